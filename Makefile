@@ -1,0 +1,45 @@
+# The two set-up commands from the README:
+#   make main   installs everything and runs the main job on defaults
+#   make test   installs everything the tests need and runs the whole suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGMINE := $(BIN)/argmine
+REFERENCE ?= examples/caravan-to-nowhere.txt
+OUT ?= out
+
+.PHONY: install main test lint format studio-deps browser-deps
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The main job: pre-label the reference article and the examples.
+main: install
+	mkdir -p $(OUT)
+	$(ARGMINE) prelabel $(REFERENCE) examples/ --output $(OUT)/prelabel.jsonl --force
+	@echo "main job done: see $(OUT)/"
+
+# Label Studio (its own venv) for the studio tests.
+studio-deps: install
+	$(ARGMINE) studio install
+
+# Debian's Chromium for the browser test.
+browser-deps:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install studio-deps browser-deps lint
+	$(BIN)/pytest
