@@ -85,6 +85,20 @@ def emit_lines(lines: Iterable[str], *, output: Path | None, force: bool) -> int
     return count
 
 
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
+) -> None:
+    """Argument mining for commentary: segment, pre-label, annotate, train, tag."""
+    if version:
+        from argmine import __version__
+
+        typer.echo(f"argmine {__version__}")
+        raise typer.Exit()
+
+
 # --- foundation commands (segment, prelabel, validate) -------------------------------------
 
 
