@@ -85,18 +85,24 @@ def emit_lines(lines: Iterable[str], *, output: Path | None, force: bool) -> int
     return count
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
-    ] = False,
-) -> None:
-    """Argument mining for commentary: segment, pre-label, annotate, train, tag."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from argmine import __version__
 
         typer.echo(f"argmine {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Argument mining for commentary: segment, pre-label, annotate, train, tag."""
 
 
 # --- foundation commands (segment, prelabel, validate) -------------------------------------

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
-    "Article",
     "ArgRelation",
     "ArgUnit",
+    "Article",
     "LabelSchema",
     "RelationLabel",
     "SpanLabel",
@@ -73,9 +73,7 @@ class ArgUnit:
         if self.start < 0:
             raise ValueError(f"unit {self.id}: start {self.start} is negative")
         if self.start >= self.end:
-            raise ValueError(
-                f"unit {self.id}: start {self.start} must be less than end {self.end}"
-            )
+            raise ValueError(f"unit {self.id}: start {self.start} must be less than end {self.end}")
         if not isinstance(self.label, str) or not self.label:
             raise ValueError(f"unit {self.id}: label must be a non-empty string")
         _check_score(self.score, f"unit {self.id}")
@@ -235,9 +233,7 @@ class Article:
                 found.append(f"duplicate unit id {unit.id!r}")
             seen.add(unit.id)
             if unit.end > n:
-                found.append(
-                    f"unit {unit.id}: end {unit.end} is beyond the text length {n}"
-                )
+                found.append(f"unit {unit.id}: end {unit.end} is beyond the text length {n}")
             if schema is not None and unit.label not in schema.span_names:
                 found.append(
                     f"unit {unit.id}: label {unit.label!r} is not in the schema "
@@ -290,9 +286,7 @@ class Article:
         }
 
     @classmethod
-    def from_dict(
-        cls, data: Mapping[str, Any], *, errors: list[str] | None = None
-    ) -> Article:
+    def from_dict(cls, data: Mapping[str, Any], *, errors: list[str] | None = None) -> Article:
         """Build an article from its JSONL object.
 
         Raises ``ValueError`` naming the bad value. With ``errors`` given, a bad unit or
@@ -331,10 +325,11 @@ class Article:
             except ValueError as exc:
                 fail(str(exc))
                 continue
-            if unit.end <= len(text) and "text" in raw and raw["text"] != text[unit.start : unit.end]:
+            sliced = text[unit.start : unit.end]
+            if unit.end <= len(text) and "text" in raw and raw["text"] != sliced:
                 fail(
                     f"unit {unit.id}: text {raw['text']!r} does not equal the slice "
-                    f"[{unit.start}:{unit.end}] {text[unit.start : unit.end]!r}"
+                    f"[{unit.start}:{unit.end}] {sliced!r}"
                 )
                 continue
             article.units.append(unit)
@@ -378,4 +373,3 @@ def iter_jsonl_articles(lines: Iterable[str]) -> Iterator[Article]:
             raise ValueError(f"line {number}: not valid JSON ({exc.msg})") from None
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
-
