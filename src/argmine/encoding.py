@@ -1,0 +1,457 @@
+"""Article <-> BIO subword tags: the one encoding/decoding class of the token tagger.
+
+Needs a (fast) tokenizer, never a model and never torch; numpy only::
+
+    Article(text, units) ──tokenizer(offsets)──> subword tokens with char spans
+        ──units by char span──> BIO tag ids (O, B-Label, I-Label)   [training labels]
+        ──windows of max_length, overlapping by stride──> encode() -> list[window dict]
+    model ──> per-window tag probabilities (n_positions x n_tags)
+        ──stitch: each token from the window that "owns" it──> document token probabilities
+        ──constrained Viterbi (no O->I-X, no I-Y->I-X) or argmax + BIO repair──> tag sequence
+        ──B starts a unit, I continues it, O ends it──> ArgUnit(start, end, label, score)
+        ──thresholds / min_words filters──> decode() -> list[ArgUnit]
+
+Which subwords carry labels, and why
+------------------------------------
+* **Every** subword gets a tag, not only the first subword of each word: decoding works on
+  subwords and turns them back into character offsets, so every subword must be predicted, and
+  training on all of them gives the model more signal per article.
+* A subword belongs to the unit that covers the majority of its characters (ties go to the unit).
+  Units are almost always whole words, so in practice a subword is inside a unit exactly when its
+  characters are. A subword straddling a unit boundary (a unit cut inside a word) goes to the
+  side holding most of its characters; such units are snapped to token boundaries and a warning
+  is logged once per article.
+* The first subword of a unit is ``B-Label``, the rest ``I-Label``; tokens outside every unit are
+  ``O``. Two adjacent units of the same label are therefore ``B I I B I``: the second ``B``
+  keeps them apart, and decoding never merges them.
+* Special tokens ([CLS], [SEP]) get ``-100`` (ignored by the loss) and offsets ``(0, 0)``.
+* Overlapping units cannot be expressed in one BIO sequence: the later one is skipped with a
+  warning. A unit that covers no subword (only whitespace) is skipped with a warning.
+
+Windows and stitching
+---------------------
+The article is tokenised once; windows of ``max_length`` positions (special tokens included)
+start every ``max_length - specials - stride`` tokens, so consecutive windows overlap by
+``stride`` tokens and every token is in at least one window. Each window records the document
+token range it covers (``token_start``/``token_end``) and the range it *owns* (``own_start``/
+``own_end``): every token is owned by exactly one window, the one where it is farthest from a
+window edge (the overlap is split in the middle), because predictions near an edge see little
+context.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from argmine.document import ArgUnit, Article
+from argmine.errors import ModelError
+
+__all__ = ["IGNORE_INDEX", "ModelSpec", "TokenTagCodec", "tags_for_labels"]
+
+log = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+FORMAT_VERSION = 1
+
+
+def tags_for_labels(labels: Sequence[str]) -> list[str]:
+    """``["O", "B-L1", "I-L1", "B-L2", ...]`` (the order of the model's output units)."""
+    tags = ["O"]
+    for label in labels:
+        tags += [f"B-{label}", f"I-{label}"]
+    return tags
+
+
+def _special_template(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special token ids the tokenizer puts before and after one sequence."""
+    probe = "a"
+    bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    full = tokenizer(probe, add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i : i + len(bare)] == bare:
+            return list(full[:i]), list(full[i + len(bare) :])
+    raise ValueError(f"cannot find the special-token template of {type(tokenizer).__name__}")
+
+
+class TokenTagCodec:
+    """Encode articles into BIO-labelled subword windows and decode tag probabilities back.
+
+    ``labels`` are the span labels (in schema order); ``tags`` are ``O`` then ``B-``/``I-`` per
+    label. ``max_length`` counts special tokens; ``stride`` is the overlap between consecutive
+    windows in tokens.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        labels: Sequence[str],
+        *,
+        max_length: int = 256,
+        stride: int = 64,
+    ) -> None:
+        labels = list(labels)
+        if not labels:
+            raise ValueError("TokenTagCodec: at least one label is needed")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"TokenTagCodec: duplicate labels in {labels!r}")
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError("TokenTagCodec: a fast tokenizer (with offset mapping) is needed")
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.tags = tags_for_labels(labels)
+        self.tag_to_id = {tag: i for i, tag in enumerate(self.tags)}
+        self.prefix, self.suffix = _special_template(tokenizer)
+        specials = len(self.prefix) + len(self.suffix)
+        if max_length <= specials + 1:
+            raise ValueError(f"max_length {max_length} leaves no room for tokens")
+        self.max_length = max_length
+        self.content_length = max_length - specials
+        if not 0 <= stride < self.content_length:
+            raise ValueError(
+                f"stride {stride} must be >= 0 and < {self.content_length} "
+                f"(max_length {max_length} minus {specials} special tokens)"
+            )
+        self.stride = stride
+
+    # -- tokens -----------------------------------------------------------------------------
+    def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Subword ids and their char spans for the whole text (no special tokens)."""
+        if not text:
+            return [], []
+        enc = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
+        return list(enc["input_ids"]), offsets
+
+    def token_tags(self, article: Article, offsets: Sequence[tuple[int, int]]) -> list[int]:
+        """One BIO tag id per token (rules in the module docstring); warns on bad units."""
+        n = len(offsets)
+        owner = [-1] * n  # index into kept units
+        kept: list[ArgUnit] = []
+        skipped_overlap: list[str] = []
+        skipped_empty: list[str] = []
+        snapped: list[str] = []
+        taken = np.zeros(len(article.text) + 1, dtype=bool)
+        starts = np.array([a for a, _ in offsets], dtype=np.int64)
+        ends = np.array([b for _, b in offsets], dtype=np.int64)
+        for unit in article.sorted_units():
+            if unit.label not in self.labels:
+                continue
+            if taken[unit.start : unit.end].any():
+                skipped_overlap.append(unit.id)
+                continue
+            # tokens overlapping the unit, then the majority rule
+            lo = int(np.searchsorted(ends, unit.start, side="right"))
+            hi = int(np.searchsorted(starts, unit.end, side="left"))
+            members = []
+            for t in range(lo, hi):
+                a, b = offsets[t]
+                inside = min(b, unit.end) - max(a, unit.start)
+                if inside * 2 >= (b - a) and owner[t] == -1:
+                    members.append(t)
+                if a < unit.start < b or a < unit.end < b:
+                    snapped.append(unit.id)
+            if not members:
+                skipped_empty.append(unit.id)
+                continue
+            taken[unit.start : unit.end] = True
+            for t in members:
+                owner[t] = len(kept)
+            kept.append(unit)
+        if skipped_overlap:
+            log.warning(
+                "article %s: skipped %d unit(s) overlapping an earlier unit (%s)",
+                article.id,
+                len(skipped_overlap),
+                ", ".join(skipped_overlap[:5]),
+            )
+        if skipped_empty:
+            log.warning(
+                "article %s: skipped %d unit(s) covering no token (%s)",
+                article.id,
+                len(skipped_empty),
+                ", ".join(skipped_empty[:5]),
+            )
+        if snapped:
+            log.warning(
+                "article %s: %d unit(s) cut a token and were snapped to token boundaries (%s)",
+                article.id,
+                len(set(snapped)),
+                ", ".join(sorted(set(snapped))[:5]),
+            )
+        tag_ids = [0] * n
+        previous = -1
+        for t in range(n):
+            k = owner[t]
+            if k >= 0:
+                prefix = "I" if k == previous else "B"
+                tag_ids[t] = self.tag_to_id[f"{prefix}-{kept[k].label}"]
+            previous = k
+        return tag_ids
+
+    # -- windows ----------------------------------------------------------------------------
+    def window_ranges(self, n_tokens: int) -> list[tuple[int, int, int, int]]:
+        """``(token_start, token_end, own_start, own_end)`` for each window over n tokens."""
+        step = self.content_length - self.stride
+        spans: list[tuple[int, int]] = []
+        start = 0
+        while True:
+            end = min(start + self.content_length, n_tokens)
+            spans.append((start, end))
+            if end >= n_tokens:
+                break
+            start += step
+        ranges = []
+        for i, (start, end) in enumerate(spans):
+            own_start = 0 if i == 0 else (start + spans[i - 1][1]) // 2
+            own_end = n_tokens if i == len(spans) - 1 else (spans[i + 1][0] + end) // 2
+            ranges.append((start, end, own_start, own_end))
+        return ranges
+
+    def encode(self, article: Article, *, with_labels: bool = True) -> list[dict[str, Any]]:
+        """Windows of one article, each a dict with:
+
+        ``input_ids``, ``attention_mask``, ``offsets`` (char span per position, ``(0, 0)`` for
+        special tokens), ``labels`` (tag ids, ``-100`` on special tokens; only
+        ``with_labels``), ``token_start``/``token_end`` (the document tokens in the window),
+        ``own_start``/``own_end`` (the document tokens whose prediction this window gives),
+        ``article_id`` and ``window`` (its index).
+        """
+        ids, offsets = self.tokenize(article.text)
+        tag_ids = self.token_tags(article, offsets) if with_labels else None
+        npre, nsuf = len(self.prefix), len(self.suffix)
+        windows = []
+        for index, (start, end, own_start, own_end) in enumerate(self.window_ranges(len(ids))):
+            input_ids = self.prefix + ids[start:end] + self.suffix
+            window: dict[str, Any] = {
+                "article_id": article.id,
+                "window": index,
+                "input_ids": input_ids,
+                "attention_mask": [1] * len(input_ids),
+                "offsets": [(0, 0)] * npre + offsets[start:end] + [(0, 0)] * nsuf,
+                "token_start": start,
+                "token_end": end,
+                "own_start": own_start,
+                "own_end": own_end,
+            }
+            if tag_ids is not None:
+                window["labels"] = (
+                    [IGNORE_INDEX] * npre + tag_ids[start:end] + [IGNORE_INDEX] * nsuf
+                )
+            windows.append(window)
+        return windows
+
+    # -- decoding ---------------------------------------------------------------------------
+    def stitch(
+        self, windows: Sequence[Mapping[str, Any]], probs: Sequence[np.ndarray]
+    ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """Document token probabilities (n_tokens x n_tags) and char offsets from windows."""
+        if len(windows) != len(probs):
+            raise ValueError(f"{len(windows)} windows but {len(probs)} probability arrays")
+        n_tags = len(self.tags)
+        n_tokens = max((int(w["token_end"]) for w in windows), default=0)
+        out = np.zeros((n_tokens, n_tags), dtype=np.float32)
+        offsets: list[tuple[int, int]] = [(0, 0)] * n_tokens
+        npre = len(self.prefix)
+        for window, p in zip(windows, probs, strict=True):
+            p = np.asarray(p, dtype=np.float32)
+            start, end = int(window["token_start"]), int(window["token_end"])
+            if p.ndim != 2 or p.shape[1] != n_tags or p.shape[0] < npre + end - start:
+                raise ValueError(
+                    f"window {window.get('window')}: probabilities of shape {p.shape} do not fit "
+                    f"{npre + end - start + len(self.suffix)} positions x {n_tags} tags"
+                )
+            own_start, own_end = int(window["own_start"]), int(window["own_end"])
+            a, b = own_start - start, own_end - start
+            out[own_start:own_end] = p[npre + a : npre + b]
+            win_offsets = window["offsets"]
+            for t in range(start, end):
+                offsets[t] = tuple(win_offsets[npre + t - start])  # type: ignore[assignment]
+        return out, offsets
+
+    def _allowed(self) -> np.ndarray:
+        """``allowed[i, j]``: tag j may follow tag i (no O->I-X, no I-Y->I-X, no B-Y->I-X)."""
+        n = len(self.tags)
+        allowed = np.ones((n, n), dtype=bool)
+        for j, tag in enumerate(self.tags):
+            if tag.startswith("I-"):
+                label = tag[2:]
+                for i, prev in enumerate(self.tags):
+                    allowed[i, j] = prev in (f"B-{label}", f"I-{label}")
+        return allowed
+
+    def viterbi(self, probs: np.ndarray) -> list[int]:
+        """The most probable tag sequence under the BIO constraints."""
+        n, n_tags = probs.shape
+        if n == 0:
+            return []
+        logp = np.log(np.clip(probs, 1e-12, 1.0))
+        penalty = np.where(self._allowed(), 0.0, -np.inf)
+        start_ok = np.array([not t.startswith("I-") for t in self.tags])
+        score = np.where(start_ok, logp[0], -np.inf)
+        back = np.zeros((n, n_tags), dtype=np.int64)
+        for t in range(1, n):
+            cand = score[:, None] + penalty  # prev x cur
+            back[t] = np.argmax(cand, axis=0)
+            score = cand[back[t], np.arange(n_tags)] + logp[t]
+        best = [int(np.argmax(score))]
+        for t in range(n - 1, 0, -1):
+            best.append(int(back[t, best[-1]]))
+        return best[::-1]
+
+    def repair(self, tag_ids: Sequence[int]) -> list[int]:
+        """BIO repair for argmax decoding: an I-X not after B-X/I-X becomes B-X."""
+        fixed = []
+        prev = "O"
+        for tid in tag_ids:
+            tag = self.tags[tid]
+            if tag.startswith("I-") and prev[2:] != tag[2:]:
+                tag = "B-" + tag[2:]
+            fixed.append(self.tag_to_id[tag])
+            prev = tag
+        return fixed
+
+    def spans(self, tag_ids: Sequence[int]) -> list[tuple[int, int, str]]:
+        """``(first_token, last_token_exclusive, label)``: B starts, I continues, O ends.
+
+        Two adjacent same-label units (``B I B I``) stay two spans.
+        """
+        found: list[tuple[int, int, str]] = []
+        current: list[Any] | None = None
+        for t, tid in enumerate(tag_ids):
+            tag = self.tags[tid]
+            if tag == "O":
+                if current is not None:
+                    found.append(tuple(current))  # type: ignore[arg-type]
+                current = None
+            elif tag.startswith("B-") or current is None or current[2] != tag[2:]:
+                if current is not None:
+                    found.append(tuple(current))  # type: ignore[arg-type]
+                current = [t, t + 1, tag[2:]]
+            else:
+                current[1] = t + 1
+        if current is not None:
+            found.append(tuple(current))  # type: ignore[arg-type]
+        return found
+
+    def decode(
+        self,
+        article: Article,
+        windows: Sequence[Mapping[str, Any]],
+        probs: Sequence[np.ndarray],
+        *,
+        thresholds: Mapping[str, float] | None = None,
+        min_words: int | Mapping[str, int] = 0,
+        viterbi: bool = True,
+    ) -> list[ArgUnit]:
+        """Units from per-window tag probabilities (rows = window positions incl. specials).
+
+        ``thresholds``: a unit whose score (mean over its tokens of P(B-X) + P(I-X)) is below
+        ``thresholds[X]`` is dropped. ``min_words``: units with fewer whitespace-separated
+        words are dropped (one number, or per label). Unit ids are ``T1``, ``T2``, ... in text
+        order.
+        """
+        token_probs, offsets = self.stitch(windows, probs)
+        tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
+        units: list[ArgUnit] = []
+        for first, last, label in self.spans(tag_ids):
+            start, end = offsets[first][0], offsets[last - 1][1]
+            if end <= start:
+                continue
+            b = self.tag_to_id[f"B-{label}"]
+            i = self.tag_to_id[f"I-{label}"]
+            score = float(np.mean(token_probs[first:last, b] + token_probs[first:last, i]))
+            score = min(max(score, 0.0), 1.0)
+            if thresholds is not None and score < float(thresholds.get(label, 0.0)):
+                continue
+            need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words
+            if need and len(article.text[start:end].split()) < need:
+                continue
+            units.append(
+                ArgUnit(id=f"T{len(units) + 1}", start=start, end=end, label=label, score=score)
+            )
+        return units
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model directory's ``argmine.json`` says (besides the HF files beside it)."""
+
+    labels: tuple[str, ...]
+    max_length: int = 256
+    stride: int = 64
+    thresholds: dict[str, float] = field(default_factory=dict)
+    min_words: dict[str, int] = field(default_factory=dict)
+    base_model: str = ""
+    run: str = ""
+    tags: tuple[str, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    FILENAME = "argmine.json"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if not self.labels:
+            raise ValueError("model spec: labels must not be empty")
+        expected = tuple(tags_for_labels(self.labels))
+        if not self.tags:
+            object.__setattr__(self, "tags", expected)
+        elif tuple(self.tags) != expected:
+            raise ValueError(f"model spec: tags {list(self.tags)!r} do not match {list(expected)}")
+        else:
+            object.__setattr__(self, "tags", tuple(self.tags))
+        if self.format_version != FORMAT_VERSION:
+            raise ValueError(f"model spec: unsupported format_version {self.format_version!r}")
+        for label, p in self.thresholds.items():
+            if not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= 1.0:
+                raise ValueError(
+                    f"model spec: threshold for {label!r} must be in [0, 1], got {p!r}"
+                )
+        for label, n in self.min_words.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"model spec: min_words for {label!r} must be >= 0, got {n!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels"] = list(self.labels)
+        data["tags"] = list(self.tags)
+        return {"format_version": data.pop("format_version"), **data}
+
+    def save(self, directory: str | Path, *, force: bool = True) -> Path:
+        from argmine.fileio import atomic_write_text
+
+        path = Path(directory) / self.FILENAME
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n", force=force)
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelSpec:
+        path = Path(directory) / cls.FILENAME
+        if not path.is_file():
+            raise ModelError(f"{directory}: not a model directory (no {cls.FILENAME})")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path}: cannot read ({exc})") from None
+        if not isinstance(data, dict):
+            raise ModelError(f"{path}: must be a JSON object")
+        known = {f for f in cls.__dataclass_fields__ if f != "FILENAME"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(f"{path}: unknown key {unknown[0]!r}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: {exc}") from None
+
+    def codec(self, tokenizer: Any) -> TokenTagCodec:
+        return TokenTagCodec(tokenizer, self.labels, max_length=self.max_length, stride=self.stride)
