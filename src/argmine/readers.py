@@ -1,0 +1,242 @@
+"""Read articles from files, directories, globs and stdin.
+
+Formats, chosen by file extension:
+
+- ``.txt`` / ``.md``: the file's text, exactly as stored (CRLF and all), so offsets refer to
+  the file. The title is the first line when it stands alone as a short header (a Markdown
+  ``#`` heading loses its ``#``); it stays part of the text.
+- ``.html`` / ``.htm``: main text and title extracted with trafilatura; paragraphs joined by a
+  blank line. Offsets refer to this extracted text.
+- ``.jsonl``: one object per line with ``text`` and optional ``id``, ``title``, ``meta`` (and
+  ``units``/``relations`` in argmine's JSONL format).
+
+Ids are the file stem (``.txt``/``.md``/``.html``), the given ``id``, or ``<stem>-<line>`` for a
+JSONL object without one. ``-`` reads stdin (JSONL when it starts with ``{``, text otherwise).
+Bad input raises :class:`~argmine.errors.InputError` naming the file and the problem: no such
+file, empty file, binary file, undecodable bytes (with the byte offset), a JSONL line that is
+not an object or has no ``text`` (with the line number), duplicate ids.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from argmine.document import Article
+from argmine.errors import InputError
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "article_from_text",
+    "decode_bytes",
+    "expand_inputs",
+    "iter_articles",
+    "read_articles",
+]
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+STDIN = "-"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+# Magic numbers of common binary formats, so a PNG is called binary rather than "not UTF-8".
+_MAGIC = (
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"\x7fELF",
+    b"BZh",
+    b"\xfd7zXZ",
+)
+_TITLE_MAX_CHARS = 200
+
+
+def decode_bytes(data: bytes, source: str) -> str:
+    """UTF-8 text of ``data`` (a leading BOM dropped), or an :class:`InputError` saying why not."""
+    if not data.strip():
+        raise InputError(source, "file is empty" if not data else "file has only whitespace")
+    if data.startswith(_MAGIC) or b"\x00" in data[:8192]:
+        raise InputError(source, "binary file, not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start]
+        raise InputError(
+            source,
+            f"not UTF-8 text: undecodable byte 0x{bad:02x} at byte offset {exc.start} "
+            "(re-save the file as UTF-8)",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _title_of(text: str) -> str:
+    """The first line when it is a stand-alone short header, else ''."""
+    match = re.match(r"\s*([^\r\n]*)(\r\n|\n|\r)\s*(\r\n|\n|\r)", text)
+    if not match:
+        return ""
+    line = match.group(1).strip()
+    if line.startswith("#"):
+        return line.lstrip("#").strip()
+    if len(line) > _TITLE_MAX_CHARS or line.endswith((".", ",", ";", ":")):
+        return ""
+    return line
+
+
+def article_from_text(text: str, *, id: str, source: str = "", title: str | None = None) -> Article:
+    """An article of plain text (title guessed from a stand-alone first line)."""
+    meta = {"source": source} if source else {}
+    return Article(id=id, text=text, title=_title_of(text) if title is None else title, meta=meta)
+
+
+def _read_html(data: bytes, source: str, stem: str) -> Article:
+    import trafilatura
+
+    html = decode_bytes(data, source)
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    body = getattr(doc, "text", None) or ""
+    paragraphs = [line.strip() for line in body.splitlines() if line.strip()]
+    if not paragraphs:
+        raise InputError(source, "no main text found in the HTML")
+    title = (getattr(doc, "title", None) or "").strip()
+    return Article(
+        id=stem,
+        text="\n\n".join(paragraphs),
+        title=title,
+        meta={"source": source, "format": "html"},
+    )
+
+
+def _read_jsonl(text: str, source: str, stem: str) -> Iterator[Article]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(source, f"line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise InputError(
+                source, f"line {number}: expected a JSON object, got {type(data).__name__}"
+            )
+        if "text" not in data:
+            raise InputError(source, f"line {number}: the object has no 'text'")
+        if data.get("id") is None:
+            data = {**data, "id": f"{stem}-{number}"}
+        elif not isinstance(data["id"], (str, int)) or isinstance(data["id"], bool):
+            raise InputError(source, f"line {number}: 'id' must be a string, got {data['id']!r}")
+        else:
+            data = {**data, "id": str(data["id"])}
+        if not isinstance(data["text"], str) or not data["text"].strip():
+            raise InputError(source, f"line {number}: 'text' must be a non-empty string")
+        try:
+            article = Article.from_dict(data)
+        except (TypeError, ValueError) as exc:
+            raise InputError(source, f"line {number}: {exc}") from None
+        article.meta.setdefault("source", source)
+        yield article
+
+
+def _read_path(path: Path) -> Iterator[Article]:
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(source, "is a directory") from None
+    except OSError as exc:
+        raise InputError(source, f"cannot read ({exc.strerror or exc})") from None
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        yield _read_html(data, source, path.stem)
+    elif suffix == ".jsonl":
+        yield from _read_jsonl(decode_bytes(data, source), source, path.stem)
+    else:
+        text = decode_bytes(data, source)
+        yield article_from_text(text, id=path.stem, source=source)
+
+
+def _read_stdin(stream: IO[bytes] | IO[str]) -> Iterator[Article]:
+    raw = stream.read()
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
+    text = decode_bytes(data, "<stdin>")
+    if text.lstrip().startswith("{"):
+        yield from _read_jsonl(text, "<stdin>", "stdin")
+    else:
+        yield article_from_text(text, id="stdin", source="<stdin>")
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[str | Path]:
+    """Files in reading order: directories recursively (supported suffixes, sorted), globs
+    sorted, ``-`` kept; a missing path or an empty glob is an :class:`InputError`."""
+    out: list[str | Path] = []
+    for item in inputs:
+        name = str(item)
+        if name == STDIN:
+            out.append(STDIN)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not files:
+                raise InputError(name, f"directory has no {', '.join(SUPPORTED_SUFFIXES)} files")
+            out.extend(files)
+        elif path.exists():
+            out.append(path)
+        elif _GLOB_CHARS.search(name):
+            matches = sorted(Path(m) for m in glob.glob(name, recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise InputError(name, "no files match this pattern")
+            out.extend(files)
+        else:
+            raise InputError(name, "no such file or directory")
+    return out
+
+
+def iter_articles(
+    inputs: Sequence[str | Path], *, stdin: IO[bytes] | IO[str] | None = None
+) -> Iterator[Article]:
+    """Articles from ``inputs`` (files, directories, globs, ``-`` for ``stdin``) in order.
+
+    Ids are checked for uniqueness across all inputs as the articles stream by.
+    """
+    seen: dict[str, str] = {}
+    for item in expand_inputs(inputs):
+        if item == STDIN:
+            stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", sys.stdin)
+            articles = _read_stdin(stream)
+        else:
+            articles = _read_path(Path(item))
+        for article in articles:
+            source = str(article.meta.get("source", item))
+            if article.id in seen:
+                raise InputError(
+                    source,
+                    f"duplicate article id {article.id!r} (first seen in {seen[article.id]})",
+                )
+            seen[article.id] = source
+            yield article
+
+
+def read_articles(
+    inputs: Sequence[str | Path], *, stdin: IO[bytes] | IO[str] | None = None
+) -> list[Article]:
+    """All articles of :func:`iter_articles` as a list."""
+    return list(iter_articles(inputs, stdin=stdin))
+
+
+def text_stream(data: str | bytes) -> IO[bytes]:
+    """A binary stream for ``stdin=`` (handy in tests and notebooks)."""
+    return io.BytesIO(data.encode("utf-8") if isinstance(data, str) else data)
