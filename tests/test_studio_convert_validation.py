@@ -1,0 +1,231 @@
+"""Checks on importing a Label Studio export: every problem reported, repaired or refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from argmine.config import load_label_schema
+from argmine.errors import InputError
+from argmine.studio.convert import ImportReport, export_to_articles, load_export
+
+TEXT = "Taxes must rise. The deficit hit 5% in 2023. So act now."
+SCHEMA = load_label_schema("configs/labels.yaml")
+
+
+def span(region: str, start: int, end: int, label: str = "Claim", text: str | None = None):
+    return {
+        "id": region,
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "value": {
+            "start": start,
+            "end": end,
+            "text": TEXT[start:end] if text is None else text,
+            "labels": [label],
+        },
+    }
+
+
+def relation(head: str, tail: str, label: str = "supports", direction: str = "right"):
+    return {
+        "from_id": head,
+        "to_id": tail,
+        "type": "relation",
+        "direction": direction,
+        "labels": [label],
+    }
+
+
+CLAIM = span("c1", 0, 15)  # "Taxes must rise"
+EVIDENCE = span("e1", 17, 43, "Evidence")  # "The deficit hit 5% in 2023"
+
+
+def export(*results, annotator=3, task_id=41, **annotation):
+    return [
+        {
+            "id": task_id,
+            "data": {"id": "budget", "text": TEXT, "title": "Budget"},
+            "annotations": [
+                {
+                    "id": 9,
+                    "completed_by": annotator,
+                    "result": list(results),
+                    "was_cancelled": False,
+                    **annotation,
+                }
+            ],
+        }
+    ]
+
+
+def test_studio_convert_clean_export_has_no_issues(caplog):
+    report = ImportReport()
+    (article,) = export_to_articles(
+        export(CLAIM, EVIDENCE, relation("e1", "c1")), schema=SCHEMA, report=report
+    )
+    assert [(u.id, u.start, u.end, u.label) for u in article.units] == [
+        ("c1", 0, 15, "Claim"),
+        ("e1", 17, 43, "Evidence"),
+    ]
+    assert [(r.head, r.tail, r.label) for r in article.relations] == [("e1", "c1", "supports")]
+    assert report.issues == []
+    assert not caplog.records
+    assert (report.tasks, report.annotations, report.articles) == (1, 1, 1)
+    assert article.meta["studio"]["task_id"] == 41
+    assert article.meta["studio"]["completed_by"] == 3
+
+
+# (results, expected units (id, start, end, label), expected relations, warning fragment)
+PROBLEMS = {
+    "overlap_different_labels": (
+        [CLAIM, span("e2", 6, 20, "Evidence")],
+        [("c1", 0, 15, "Claim"), ("e2", 6, 20, "Evidence")],
+        [],
+        "overlap with different labels",
+    ),
+    "text_shifted_repaired": (
+        [span("e1", 19, 45, "Evidence", text=TEXT[17:43])],
+        [("e1", 17, 43, "Evidence")],
+        [],
+        "repaired to [17:43]",
+    ),
+    "text_not_found_dropped": (
+        [CLAIM, span("e1", 17, 43, "Evidence", text="no such words")],
+        [("c1", 0, 15, "Claim")],
+        [],
+        "not found nearby; dropped",
+    ),
+    "offsets_beyond_text_repaired": (
+        [span("c2", 48, 90, "Conclusion", text="So act now")],
+        [("c2", 45, 55, "Conclusion")],
+        [],
+        "repaired to [45:55]",
+    ),
+    "relation_to_missing_region": (
+        [CLAIM, EVIDENCE, relation("e1", "zz")],
+        [("c1", 0, 15, "Claim"), ("e1", 17, 43, "Evidence")],
+        [],
+        "region zz does not exist",
+    ),
+    "unknown_span_label": (
+        [CLAIM, span("x1", 17, 43, "Rebuttal")],
+        [("c1", 0, 15, "Claim")],
+        [],
+        "unknown label 'Rebuttal'",
+    ),
+    "unknown_relation_label": (
+        [CLAIM, EVIDENCE, relation("e1", "c1", "explains")],
+        [("c1", 0, 15, "Claim"), ("e1", 17, 43, "Evidence")],
+        [],
+        "unknown label 'explains'",
+    ),
+    "empty_result": ([], [], [], "empty result"),
+    "relation_without_label": (
+        [CLAIM, EVIDENCE, {**relation("e1", "c1"), "labels": []}],
+        [("c1", 0, 15, "Claim"), ("e1", 17, 43, "Evidence")],
+        [],
+        "no relation label",
+    ),
+    "duplicate_span_merged": (
+        [CLAIM, span("c9", 0, 15), EVIDENCE, relation("e1", "c9")],
+        [("c1", 0, 15, "Claim"), ("e1", 17, 43, "Evidence")],
+        [("e1", "c1", "supports")],
+        "duplicate of span c1",
+    ),
+    "left_relation_reversed": (
+        [CLAIM, EVIDENCE, relation("c1", "e1", direction="left")],
+        [("c1", 0, 15, "Claim"), ("e1", 17, 43, "Evidence")],
+        [("e1", "c1", "supports")],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_studio_convert_problem_is_reported_with_task_and_annotator(name, caplog):
+    results, units, relations, fragment = PROBLEMS[name]
+    report = ImportReport()
+    with caplog.at_level(logging.WARNING, logger="argmine.studio.convert"):
+        (article,) = export_to_articles(
+            export(*results, annotator={"id": 5, "email": "ann@example.org"}),
+            schema=SCHEMA,
+            report=report,
+        )
+    assert [(u.id, u.start, u.end, u.label) for u in article.units] == units
+    assert [(r.head, r.tail, r.label) for r in article.relations] == relations
+    assert article.problems(SCHEMA) == []
+    if fragment is None:
+        assert report.issues == []
+        return
+    assert len(report.issues) == 1, report.issues
+    message = str(report.issues[0])
+    assert fragment in message
+    assert message.startswith("task 41 (budget) (annotator ann@example.org): ")
+    assert [r.getMessage() for r in caplog.records] == [message]
+    assert f"warning: {message}" in report.lines()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, p in PROBLEMS.items() if p[3]))
+def test_studio_convert_strict_refuses_problems(name):
+    results, _, _, fragment = PROBLEMS[name]
+    with pytest.raises(ValueError, match="1 problems in the export: task 41") as info:
+        export_to_articles(export(*results), schema=SCHEMA, strict=True)
+    assert fragment in str(info.value)
+
+
+def test_studio_convert_cancelled_drafts_and_unannotated_are_counted(caplog):
+    tasks = export(CLAIM)
+    tasks[0]["annotations"].append(
+        {"id": 10, "completed_by": 4, "result": [EVIDENCE], "was_cancelled": True}
+    )
+    tasks.append(
+        {
+            "id": 42,
+            "data": {"id": "other", "text": "Plain."},
+            "annotations": [],
+            "drafts": [{"id": 1, "user": "drafter@example.org", "result": []}],
+        }
+    )
+    report = ImportReport()
+    articles = export_to_articles(tasks, schema=SCHEMA, report=report)
+    assert [a.id for a in articles] == ["budget"]
+    assert report.cancelled == 1
+    assert report.unannotated == ["42 (other)"]
+    assert report.drafts == ["task 42 (other) (annotator drafter@example.org)"]
+    lines = report.lines()
+    assert "1 cancelled annotations skipped" in lines[0]
+    assert any("unsubmitted drafts" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"tasks": []}', "must be a list of tasks"),
+        ("[1]", "task #1 is not an object"),
+        ('[{"id": 3, "data": {"title": "x"}}]', "task 3: data has no 'text'"),
+    ],
+)
+def test_studio_convert_load_export_bad_file_is_input_error(tmp_path, content, problem):
+    path = tmp_path / "export.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=problem) as info:
+        load_export(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_studio_convert_load_export_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_export(tmp_path / "nope.json")
+
+
+def test_studio_convert_load_export_strict_is_input_error(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export(span("x1", 0, 15, "Rebuttal"))), encoding="utf-8")
+    assert load_export(path)[0].units[0].label == "Rebuttal"  # no schema: any label
+    with pytest.raises(InputError, match="unknown label 'Rebuttal'"):
+        load_export(path, schema=SCHEMA, strict=True)
