@@ -1,0 +1,327 @@
+"""Cold-start rule pre-annotator: segments + cue lexicon -> labelled units and relations.
+
+Data flow::
+
+    Article.text --segments()--> sentences / clauses (argmine.segment)
+        --skip rules--> argumentative segments (no titles, bylines, "(Source: ...)")
+        --cue groups (configs/lexicon.yaml), noisy-or per label--> ArgUnit(label, score < 1)
+        --nearest tail unit (same paragraph first)--> ArgRelation(head=Evidence, tail=Claim)
+
+Labels come only from the lexicon (its cue groups map to labels) and are checked against the
+label schema; nothing here names a label. Scores are calibrated by the cue weights: a segment
+with stronger (or more) cues gets a higher score, and every score is below 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
+from argmine.errors import ConfigError
+from argmine.segment import SegmenterConfig, segments
+
+__all__ = [
+    "CueGroup",
+    "Lexicon",
+    "load_lexicon",
+    "prelabel",
+    "prelabel_articles",
+    "score_segment",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEXICON = "configs/lexicon.yaml"
+PRELABEL_META = "rules"
+_WORD = re.compile(r"\w+(?:[-'\u2019]\w+)*")
+_LEAD = r"^\W*(?:(?:and|but|so|yet|or)\W+)?"
+
+
+@dataclass(frozen=True)
+class CueGroup:
+    """A named set of cues that votes for ``label`` with ``weight`` when any cue matches."""
+
+    name: str
+    label: str
+    weight: float
+    patterns: tuple[re.Pattern[str], ...]
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.weight < 1.0:
+            raise ValueError(
+                f"cue group {self.name}: weight must be in (0, 1), got {self.weight!r}"
+            )
+
+    def matches(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The pre-annotator's rules (``configs/lexicon.yaml``)."""
+
+    groups: tuple[CueGroup, ...]
+    default_label: str | None
+    default_score: float = 0.3
+    skip: tuple[re.Pattern[str], ...] = ()
+    skip_headers: bool = True
+    min_words: int = 4
+    max_score: float = 0.95
+    relation_label: str | None = None
+    relation_head: tuple[str, ...] = ()
+    relation_tail: tuple[str, ...] = ()
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.max_score < 1.0:
+            raise ValueError(f"max_score must be in (0, 1), got {self.max_score!r}")
+        if not 0.0 <= self.default_score < 1.0:
+            raise ValueError(f"default.score must be in [0, 1), got {self.default_score!r}")
+
+    @property
+    def span_labels(self) -> tuple[str, ...]:
+        labels = [g.label for g in self.groups]
+        if self.default_label:
+            labels.append(self.default_label)
+        labels += [*self.relation_head, *self.relation_tail]
+        return tuple(dict.fromkeys(labels))
+
+    def check(self, schema: LabelSchema) -> Lexicon:
+        """Raise :class:`ConfigError` if a label is not in ``schema``."""
+        for label in self.span_labels:
+            if label not in schema.span_names:
+                raise ConfigError(
+                    self.source or "lexicon",
+                    f"label {label!r} is not a span label of the schema "
+                    f"({', '.join(schema.span_names)})",
+                )
+        if self.relation_label and self.relation_label not in schema.relation_names:
+            raise ConfigError(
+                self.source or "lexicon",
+                f"relation label {self.relation_label!r} is not in the schema "
+                f"({', '.join(schema.relation_names)})",
+            )
+        return self
+
+
+def _phrase_pattern(phrases: Sequence[str], *, at_start: bool) -> re.Pattern[str]:
+    alternatives = "|".join(
+        r"\s+".join(re.escape(w) for w in str(p).split())
+        for p in sorted(phrases, key=lambda p: len(str(p)), reverse=True)
+    )
+    body = rf"(?<![\w'\u2019-])(?:{alternatives})(?![\w'\u2019-])"
+    return re.compile(_LEAD + body if at_start else body, re.IGNORECASE)
+
+
+_TOP_KEYS = {
+    "max_score",
+    "min_words",
+    "skip",
+    "skip_headers",
+    "default",
+    "groups",
+    "relations",
+}
+_GROUP_KEYS = {"label", "weight", "where", "phrases", "regex"}
+
+
+def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Lexicon:
+    """Build a :class:`Lexicon`; unknown keys and bad patterns are :class:`ConfigError`."""
+
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(source, problem)
+
+    if not isinstance(data, Mapping):
+        raise bad("a lexicon must be a mapping")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise bad(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(_TOP_KEYS))})")
+
+    def compile_regex(pattern: Any, where: str) -> re.Pattern[str]:
+        try:
+            return re.compile(str(pattern))
+        except re.error as exc:
+            raise bad(f"{where}: bad regular expression {pattern!r} ({exc})") from None
+
+    groups = []
+    raw_groups = data.get("groups") or {}
+    if not isinstance(raw_groups, Mapping):
+        raise bad("groups must be a mapping of group names")
+    for name, body in raw_groups.items():
+        if not isinstance(body, Mapping):
+            raise bad(f"groups.{name} must be a mapping")
+        extra = sorted(set(body) - _GROUP_KEYS)
+        if extra:
+            raise bad(f"unknown key groups.{name}.{extra[0]}")
+        if not body.get("label"):
+            raise bad(f"groups.{name}: no label")
+        where = body.get("where", "anywhere")
+        if where not in ("start", "anywhere"):
+            raise bad(f"groups.{name}.where must be 'start' or 'anywhere', got {where!r}")
+        patterns = []
+        phrases = body.get("phrases") or []
+        if phrases:
+            patterns.append(_phrase_pattern(phrases, at_start=where == "start"))
+        for regex in body.get("regex") or []:
+            pattern = compile_regex(regex, f"groups.{name}.regex")
+            if where == "start":
+                pattern = re.compile(_LEAD + f"(?:{pattern.pattern})", pattern.flags)
+            patterns.append(pattern)
+        if not patterns:
+            raise bad(f"groups.{name}: no phrases or regex")
+        try:
+            groups.append(
+                CueGroup(
+                    str(name), str(body["label"]), float(body.get("weight", 0.5)), tuple(patterns)
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise bad(str(exc)) from None
+    default = data.get("default") or {}
+    relations = data.get("relations") or {}
+    if not isinstance(default, Mapping) or not isinstance(relations, Mapping):
+        raise bad("default and relations must be mappings")
+    extra = sorted(set(default) - {"label", "score"}) + sorted(
+        set(relations) - {"label", "head", "tail"}
+    )
+    if extra:
+        raise bad(f"unknown key {extra[0]!r} in default/relations")
+    try:
+        return Lexicon(
+            groups=tuple(groups),
+            default_label=default.get("label") or None,
+            default_score=float(default.get("score", 0.3)),
+            skip=tuple(compile_regex(p, "skip") for p in data.get("skip") or []),
+            skip_headers=bool(data.get("skip_headers", True)),
+            min_words=int(data.get("min_words", 4)),
+            max_score=float(data.get("max_score", 0.95)),
+            relation_label=relations.get("label") or None,
+            relation_head=tuple(relations.get("head") or ()),
+            relation_tail=tuple(relations.get("tail") or ()),
+            source=source,
+        )
+    except (TypeError, ValueError) as exc:
+        raise bad(str(exc)) from None
+
+
+def load_lexicon(
+    path: str | Path = DEFAULT_LEXICON, *, schema: LabelSchema | None = None
+) -> Lexicon:
+    """Read a lexicon YAML file and (with ``schema``) check its labels."""
+    from argmine.config import load_yaml
+
+    lexicon = lexicon_from_dict(load_yaml(path) or {}, source=str(path))
+    return lexicon.check(schema) if schema is not None else lexicon
+
+
+def score_segment(text: str, lexicon: Lexicon) -> tuple[str, float, list[str]] | None:
+    """``(label, score, matched cue groups)`` for one segment, or ``None`` for no unit."""
+    if len(_WORD.findall(text)) < lexicon.min_words:
+        return None
+    if any(p.search(text) for p in lexicon.skip):
+        return None
+    misses: dict[str, float] = {}
+    matched: list[str] = []
+    for group in lexicon.groups:
+        if group.matches(text):
+            matched.append(group.name)
+            misses[group.label] = misses.get(group.label, 1.0) * (1.0 - group.weight)
+    if lexicon.default_label:
+        label = lexicon.default_label
+        misses[label] = misses.get(label, 1.0) * (1.0 - lexicon.default_score)
+    if not misses:
+        return None
+    # Highest score wins; on a tie the default label, then the label whose group comes first.
+    order = {label: i + 1 for i, label in enumerate(lexicon.span_labels)}
+    if lexicon.default_label:
+        order[lexicon.default_label] = 0
+    label = min(misses, key=lambda lab: (misses[lab], order.get(lab, len(order))))
+    score = min(lexicon.max_score, 1.0 - misses[label])
+    return label, round(score, 3), matched
+
+
+def _link(units: list[ArgUnit], paragraphs: list[int], lexicon: Lexicon) -> list[ArgRelation]:
+    if not lexicon.relation_label:
+        return []
+    relations: list[ArgRelation] = []
+    tails = [i for i, u in enumerate(units) if u.label in lexicon.relation_tail]
+    for i, unit in enumerate(units):
+        if unit.label not in lexicon.relation_head:
+            continue
+        candidates = [j for j in tails if j != i]
+        if not candidates:
+            continue
+        same = [j for j in candidates if paragraphs[j] == paragraphs[i]]
+        before = [j for j in candidates if j < i]
+        if same:
+            target = min(same, key=lambda j: (abs(j - i), j > i))
+            factor = 0.9
+        elif before:
+            target, factor = before[-1], 0.6
+        else:
+            target, factor = candidates[0], 0.5
+        score = round(min(unit.score or 0.0, units[target].score or 0.0) * factor, 3)
+        relations.append(
+            ArgRelation(
+                f"R{len(relations) + 1}",
+                head=unit.id,
+                tail=units[target].id,
+                label=lexicon.relation_label,
+                score=score,
+            )
+        )
+    return relations
+
+
+def prelabel(
+    article: Article,
+    *,
+    lexicon: Lexicon | None = None,
+    schema: LabelSchema | None = None,
+    segmenter: SegmenterConfig | None = None,
+) -> Article:
+    """A copy of ``article`` with rule-based units (``T1``...) and relations (``R1``...).
+
+    ``lexicon`` defaults to ``configs/lexicon.yaml``; with ``schema`` its labels are checked.
+    Existing units and relations are replaced; ``meta["prelabel"] = "rules"``.
+    """
+    if lexicon is None:
+        lexicon = load_lexicon(DEFAULT_LEXICON)
+    if schema is not None:
+        lexicon.check(schema)
+    units: list[ArgUnit] = []
+    paragraphs: list[int] = []
+    for seg in segments(article.text, config=segmenter):
+        if seg.kind == "header" and lexicon.skip_headers:
+            continue
+        if article.title and article.text[seg.start : seg.end].strip() == article.title.strip():
+            continue
+        found = score_segment(article.text[seg.start : seg.end], lexicon)
+        if found is None:
+            continue
+        label, score, _ = found
+        units.append(ArgUnit(f"T{len(units) + 1}", seg.start, seg.end, label, score))
+        paragraphs.append(seg.paragraph)
+    result = article.with_annotations(units, _link(units, paragraphs, lexicon))
+    result.meta["prelabel"] = PRELABEL_META
+    return result
+
+
+def prelabel_articles(
+    articles: Sequence[Article],
+    *,
+    lexicon: Lexicon | None = None,
+    schema: LabelSchema | None = None,
+    segmenter: SegmenterConfig | None = None,
+) -> list[Article]:
+    """:func:`prelabel` over many articles (the lexicon is loaded and checked once)."""
+    if lexicon is None:
+        lexicon = load_lexicon(DEFAULT_LEXICON)
+    if schema is not None:
+        lexicon.check(schema)
+    return [prelabel(a, lexicon=lexicon, segmenter=segmenter) for a in articles]
