@@ -106,6 +106,130 @@ def _root(
 
 
 # --- foundation commands (segment, prelabel, validate) -------------------------------------
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Files (.txt .md .html .jsonl), directories, globs, or - for stdin.",
+        show_default=False,
+    ),
+]
+SegmenterOpt = Annotated[
+    Path,
+    typer.Option("--config", help="Segmenter settings YAML.", show_default=True),
+]
+DEFAULT_SEGMENTER = Path("configs/segmenter.yaml")
+
+
+@app.command("segment")
+def segment_cmd(
+    inputs: InputsArg,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    config: SegmenterOpt = DEFAULT_SEGMENTER,
+    clauses: Annotated[
+        bool | None,
+        typer.Option("--clauses/--no-clauses", help="Split sentences at discourse markers."),
+    ] = None,
+) -> None:
+    """Cut articles into paragraphs, sentences and clauses; JSONL with one unit per segment."""
+    import dataclasses
+
+    from argmine.document import dumps_article
+    from argmine.readers import iter_articles
+    from argmine.segment import load_segmenter_config, segment_article
+
+    settings = load_segmenter_config(config)
+    if clauses is not None:
+        settings = dataclasses.replace(settings, clauses=clauses)
+    if output is not None:
+        from argmine.fileio import check_output
+
+        check_output(output, force=force)
+    emit_lines(
+        (dumps_article(segment_article(a, config=settings)) for a in iter_articles(inputs)),
+        output=output,
+        force=force,
+    )
+
+
+@app.command("prelabel")
+def prelabel_cmd(
+    inputs: InputsArg,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    lexicon: Annotated[
+        Path, typer.Option("--lexicon", help="Cue lexicon YAML.", show_default=True)
+    ] = Path("configs/lexicon.yaml"),
+    schema: SchemaOpt = DEFAULT_SCHEMA,
+    config: SegmenterOpt = DEFAULT_SEGMENTER,
+) -> None:
+    """Rule-based cold-start labels: Claim / Evidence / Conclusion units and supports relations."""
+    from argmine.config import load_label_schema
+    from argmine.document import dumps_article
+    from argmine.prelabel import load_lexicon, prelabel
+    from argmine.readers import iter_articles
+    from argmine.segment import load_segmenter_config
+
+    rules = load_lexicon(lexicon, schema=load_label_schema(schema))
+    settings = load_segmenter_config(config)
+    if output is not None:
+        from argmine.fileio import check_output
+
+        check_output(output, force=force)
+    emit_lines(
+        (
+            dumps_article(prelabel(a, lexicon=rules, segmenter=settings))
+            for a in iter_articles(inputs)
+        ),
+        output=output,
+        force=force,
+    )
+
+
+@app.command("validate")
+def validate_cmd(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="argmine JSONL files or Label Studio JSON exports.", show_default=False
+        ),
+    ],
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    schema: SchemaOpt = DEFAULT_SCHEMA,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only check; print no articles.")
+    ] = False,
+) -> None:
+    """Check JSONL or Label Studio exports: list every problem (exit 1), else emit the JSONL."""
+    from argmine.config import load_label_schema
+    from argmine.document import dumps_article
+    from argmine.readers import check_files
+
+    label_schema = load_label_schema(schema)
+    if output is not None:
+        from argmine.fileio import check_output
+
+        check_output(output, force=force)
+    report = check_files(files, schema=label_schema)
+    if not report.ok:
+        for problem in report.problems:
+            err.print(problem, markup=False, highlight=False)
+        print_error(
+            f"{len(report.problems)} problems in {report.files} files "
+            f"({len(report.articles)} articles read)"
+        )
+        raise typer.Exit(code=1)
+    if not quiet:
+        emit_lines((dumps_article(a) for a in report.articles), output=output, force=force)
+    units = sum(len(a.units) for a in report.articles)
+    relations = sum(len(a.relations) for a in report.articles)
+    err.print(
+        f"ok: {report.files} files, {len(report.articles)} articles, {units} units, "
+        f"{relations} relations",
+        markup=False,
+        highlight=False,
+    )
 
 
 # --- training commands (convert, train, evaluate) ------------------------------------------

@@ -22,18 +22,22 @@ from __future__ import annotations
 import glob
 import io
 import json
+import logging
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from argmine.document import Article
+from argmine.document import Article, LabelSchema
 from argmine.errors import InputError
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "CheckReport",
     "article_from_text",
+    "check_files",
     "decode_bytes",
     "expand_inputs",
     "iter_articles",
@@ -240,3 +244,112 @@ def read_articles(
 def text_stream(data: str | bytes) -> IO[bytes]:
     """A binary stream for ``stdin=`` (handy in tests and notebooks)."""
     return io.BytesIO(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+# --- checking files (argmine validate) -------------------------------------------------------
+@dataclass
+class CheckReport:
+    """What :func:`check_files` found: the articles read and every problem, one line each."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _sniff_format(path: Path, text: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return "jsonl"
+    if suffix == ".json" or text.lstrip().startswith("["):
+        return "labelstudio"
+    return "jsonl"
+
+
+def _check_jsonl(text: str, source: str, schema: LabelSchema | None, report: CheckReport) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}: line {number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.problems.append(f"{where}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(data, dict):
+            report.problems.append(f"{where}: expected a JSON object, got {type(data).__name__}")
+            continue
+        where = f"{where} (article {data.get('id')!r})"
+        errors: list[str] = []
+        try:
+            article = Article.from_dict(data, errors=errors)
+        except (TypeError, ValueError) as exc:
+            report.problems.append(f"{where}: {exc}")
+            continue
+        report.problems.extend(f"{where}: {p}" for p in [*errors, *article.problems(schema)])
+        report.articles.append(article)
+
+
+def _check_export(text: str, source: str, schema: LabelSchema | None, report: CheckReport) -> None:
+    from argmine.studio.convert import ImportReport, export_to_articles
+
+    try:
+        export = json.loads(text)
+    except json.JSONDecodeError as exc:
+        report.problems.append(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})")
+        return
+    found = ImportReport()
+    convert_log = logging.getLogger("argmine.studio.convert")
+    previous = convert_log.level
+    convert_log.setLevel(logging.ERROR)  # the issues are listed below, not logged twice
+    try:
+        articles = export_to_articles(export, schema=schema, report=found)
+    except (TypeError, ValueError) as exc:
+        report.problems.append(f"{source}: {exc}")
+        return
+    finally:
+        convert_log.setLevel(previous)
+    report.problems.extend(f"{source}: {issue}" for issue in found.issues)
+    report.problems.extend(
+        f"{source}: task {task}: no submitted annotation" for task in found.unannotated
+    )
+    for article in articles:
+        studio = article.meta.get("studio") or {}
+        where = f"{source}: task {studio.get('task_id', '?')} (article {article.id!r})"
+        report.problems.extend(f"{where}: {p}" for p in article.problems(schema))
+        report.articles.append(article)
+
+
+def check_files(paths: Sequence[str | Path], *, schema: LabelSchema | None = None) -> CheckReport:
+    """Read argmine JSONL files or Label Studio JSON exports (format sniffed per file) and
+    list every problem with its file, line or task, and article id; duplicate article ids
+    across all files are problems too. Unreadable files are problems, not exceptions."""
+    report = CheckReport()
+    for item in expand_inputs(paths):
+        if item == STDIN:
+            report.problems.append("-: validate reads files, not stdin")
+            continue
+        path = Path(item)
+        source = str(path)
+        report.files += 1
+        try:
+            text = decode_bytes(path.read_bytes(), source)
+        except InputError as exc:
+            report.problems.append(str(exc))
+            continue
+        except OSError as exc:
+            report.problems.append(f"{source}: cannot read ({exc.strerror or exc})")
+            continue
+        if _sniff_format(path, text) == "labelstudio":
+            _check_export(text, source, schema, report)
+        else:
+            _check_jsonl(text, source, schema, report)
+    seen: set[str] = set()
+    for article in report.articles:
+        if article.id in seen:
+            report.problems.append(f"duplicate article id {article.id!r}")
+        seen.add(article.id)
+    return report
