@@ -32,6 +32,7 @@ __all__ = [
     "prelabel",
     "prelabel_articles",
     "score_segment",
+    "trim_unit",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Lexicon:
     relation_label: str | None = None
     relation_head: tuple[str, ...] = ()
     relation_tail: tuple[str, ...] = ()
+    trim_leading: re.Pattern[str] | None = None
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -118,7 +120,33 @@ def _phrase_pattern(phrases: Sequence[str], *, at_start: bool) -> re.Pattern[str
     return re.compile(_LEAD + body if at_start else body, re.IGNORECASE)
 
 
+def _trim_pattern(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    alternatives = "|".join(
+        r"\s+".join(re.escape(w) for w in str(p).split())
+        for p in sorted(phrases, key=lambda p: len(str(p)), reverse=True)
+    )
+    return re.compile(rf"(?:{alternatives})(?![\w'\u2019-])[\s,:\u2014\u2013]*", re.IGNORECASE)
+
+
+def trim_unit(text: str, start: int, end: int, lexicon: Lexicon) -> tuple[int, int]:
+    """Drop leading discourse markers ("Thus,", "But although") from ``text[start:end]``,
+    keeping at least ``lexicon.min_words`` words; the result is never empty."""
+    pattern = lexicon.trim_leading
+    if pattern is None:
+        return start, end
+    while True:
+        match = pattern.match(text, start, end)
+        if not match or match.end() >= end:
+            return start, end
+        if len(_WORD.findall(text, match.end(), end)) < lexicon.min_words:
+            return start, end
+        start = match.end()
+
+
 _TOP_KEYS = {
+    "trim_leading",
     "max_score",
     "min_words",
     "skip",
@@ -203,6 +231,7 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
             relation_label=relations.get("label") or None,
             relation_head=tuple(relations.get("head") or ()),
             relation_tail=tuple(relations.get("tail") or ()),
+            trim_leading=_trim_pattern(data.get("trim_leading") or ()),
             source=source,
         )
     except (TypeError, ValueError) as exc:
@@ -305,7 +334,8 @@ def prelabel(
         if found is None:
             continue
         label, score, _ = found
-        units.append(ArgUnit(f"T{len(units) + 1}", seg.start, seg.end, label, score))
+        start, end = trim_unit(article.text, seg.start, seg.end, lexicon)
+        units.append(ArgUnit(f"T{len(units) + 1}", start, end, label, score))
         paragraphs.append(seg.paragraph)
     result = article.with_annotations(units, _link(units, paragraphs, lexicon))
     result.meta["prelabel"] = PRELABEL_META

@@ -54,6 +54,16 @@ DEFAULT_CLAUSE_MARKERS: tuple[str, ...] = (
     ";",
 )
 
+DEFAULT_INITIAL_MARKERS: tuple[str, ...] = (
+    "although",
+    "even though",
+    "though",
+    "while",
+    "whereas",
+    "despite the fact that",
+)
+_CLAUSE_TAIL = ",;:\u2014\u2013-"
+
 # Line breaks as Python's str.splitlines() knows them ("\r\n" counts as one).
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SENTENCE_END = re.compile(r"[.!?:;,\u2026][\"'\u201d\u2019)\]]*\s*$")
@@ -70,11 +80,15 @@ class SegmenterConfig:
     clause_markers: tuple[str, ...] = DEFAULT_CLAUSE_MARKERS
     min_clause_words: int = 4
     header_max_words: int = 12
+    initial_markers: tuple[str, ...] = DEFAULT_INITIAL_MARKERS
 
     def __post_init__(self) -> None:
         if isinstance(self.clause_markers, str):
             raise ValueError(f"clause_markers must be a list, got {self.clause_markers!r}")
         object.__setattr__(self, "clause_markers", tuple(self.clause_markers))
+        if isinstance(self.initial_markers, str):
+            raise ValueError(f"initial_markers must be a list, got {self.initial_markers!r}")
+        object.__setattr__(self, "initial_markers", tuple(self.initial_markers))
         for marker in self.clause_markers:
             if not isinstance(marker, str) or not marker.strip(" ,"):
                 raise ValueError(f"clause marker {marker!r} is empty")
@@ -86,6 +100,16 @@ class SegmenterConfig:
     @functools.cached_property
     def _marker_pattern(self) -> re.Pattern[str] | None:
         return _compile_markers(self.clause_markers)
+
+    @functools.cached_property
+    def _initial_pattern(self) -> re.Pattern[str] | None:
+        if not self.initial_markers:
+            return None
+        words = "|".join(
+            r"\s+".join(re.escape(w) for w in m.split())
+            for m in sorted(self.initial_markers, key=len, reverse=True)
+        )
+        return re.compile(rf"\W*(?:(?:but|and|yet)\s+)?(?:{words})(?!\w)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,7 +140,13 @@ def load_segmenter_config(path: str | Path = DEFAULT_CONFIG) -> SegmenterConfig:
 def config_from_dict(
     data: Mapping[str, Any], *, source: str = "segmenter config"
 ) -> SegmenterConfig:
-    allowed = {"clauses", "clause_markers", "min_clause_words", "header_max_words"}
+    allowed = {
+        "clauses",
+        "clause_markers",
+        "initial_markers",
+        "min_clause_words",
+        "header_max_words",
+    }
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ConfigError(
@@ -294,15 +324,45 @@ def _not_a_clause(text: str, cut: int) -> bool:
     )
 
 
+def _initial_cut(text: str, start: int, end: int, config: SegmenterConfig) -> int | None:
+    """After the comma that closes a sentence-initial concessive clause ("Although X, Y")."""
+    pattern = config._initial_pattern
+    if pattern is None or not pattern.match(text, start, end):
+        return None
+    for match in re.finditer(",", text[start:end]):
+        cut = start + match.end()
+        if _inside_brackets(text, start, cut - 1):
+            continue
+        if _word_count(text[start:cut]) < config.min_clause_words:
+            continue
+        if _word_count(text[cut:end]) < config.min_clause_words:
+            return None
+        return cut
+    return None
+
+
+def _strip_clause_end(text: str, start: int, end: int) -> tuple[int, int]:
+    """Strip whitespace, and a trailing comma, semicolon, colon or dash (a clause ends at its
+    last word; sentence-final punctuation stays)."""
+    start, end = _strip(text, start, end)
+    while end > start and text[end - 1] in _CLAUSE_TAIL:
+        end -= 1
+        start, end = _strip(text, start, end)
+    return start, end
+
+
 def _clauses(text: str, start: int, end: int, config: SegmenterConfig) -> list[tuple[int, int]]:
     pattern = config._marker_pattern
-    if pattern is None:
-        return [(start, end)]
-    cuts = []
-    for match in pattern.finditer(text, start, end):
-        cut = next(match.start(g) for g, v in match.groupdict().items() if v is not None)
-        if start < cut < end:
-            cuts.append((cut, match.end()))
+    cuts: list[tuple[int, int]] = []
+    initial = _initial_cut(text, start, end, config)
+    if initial is not None:
+        cuts.append((initial, initial))
+    if pattern is not None:
+        for match in pattern.finditer(text, start, end):
+            cut = next(match.start(g) for g, v in match.groupdict().items() if v is not None)
+            if start < cut < end:
+                cuts.append((cut, match.end()))
+    cuts.sort()
     pieces: list[tuple[int, int]] = []
     left = start
     for cut, marker_end in cuts:
@@ -312,8 +372,7 @@ def _clauses(text: str, start: int, end: int, config: SegmenterConfig) -> list[t
         right_words = _word_count(text[marker_end:end])
         if left_words < config.min_clause_words or right_words < config.min_clause_words:
             continue
-        # Words after the marker up to the next accepted cut are checked by the next round.
-        s, e = _strip(text, left, cut)
+        s, e = _strip_clause_end(text, left, cut)
         if s < e:
             pieces.append((s, e))
             left = cut

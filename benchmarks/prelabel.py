@@ -1,0 +1,163 @@
+"""Span F1 of the rule pre-annotator (``argmine prelabel``): the cold-start baseline.
+
+Scores (exact, and overlap >= 0.5 both ways; ``argmine.evaluate.span_scores``):
+
+(a) the hand-annotated reference article (``annotations/caravan-to-nowhere.json``, a Label
+    Studio export), on all schema span labels;
+(b) Webis-Editorials-16 (one official split, ``test`` by default), with the corpus mapping in
+    ``../shared/corpora/README.md`` (assumption, common-ground -> Claim; anecdote, statistics,
+    testimony -> Evidence; no-unit, other dropped). Webis has no Conclusion label, so predicted
+    Conclusions are scored as Claims there (``--webis-map``).
+
+Each is compared with a trivial baseline: every segment labelled with the lexicon's default
+label. Tune the lexicon on ``--split train``/``dev``; report ``test``.
+
+    .venv/bin/python benchmarks/prelabel.py [--split test] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from argmine.config import load_label_schema
+from argmine.document import ArgUnit, Article
+from argmine.evaluate import format_table, span_scores
+from argmine.prelabel import load_lexicon, prelabel
+from argmine.segment import load_segmenter_config, segments
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _strip(article: Article) -> Article:
+    return Article(id=article.id, text=article.text, title=article.title, meta={})
+
+
+def _relabel(articles: list[Article], mapping: dict[str, str]) -> list[Article]:
+    return [
+        a.with_annotations(
+            [ArgUnit(u.id, u.start, u.end, mapping.get(u.label, u.label), u.score) for u in a.units]
+        )
+        for a in articles
+    ]
+
+
+def _all_default(articles: list[Article], label: str, config) -> list[Article]:
+    out = []
+    for article in articles:
+        units = [
+            ArgUnit(f"S{i}", s.start, s.end, label)
+            for i, s in enumerate(segments(article.text, config=config), start=1)
+            if s.kind != "header"
+        ]
+        out.append(_strip(article).with_annotations(units))
+    return out
+
+
+def load_webis(corpora: Path, split: str) -> list[Article]:
+    """Webis via argmine.corpora when available, else the derived JSONL with the README map."""
+    folder = corpora / "webis-editorials-16"
+    try:
+        from argmine.corpora import load_corpus
+    except ImportError:
+        load_corpus = None
+    if load_corpus is not None:
+        return load_corpus("webis", folder, split=split)
+    mapping = {
+        "assumption": "Claim",
+        "common-ground": "Claim",
+        "anecdote": "Evidence",
+        "statistics": "Evidence",
+        "testimony": "Evidence",
+    }
+    articles = []
+    with (folder / "webis_editorials16_units.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            doc = json.loads(line)
+            if doc["split"] != split:
+                continue
+            units = [
+                ArgUnit(f"T{i}", u["start"], u["end"], mapping[u["label"]])
+                for i, u in enumerate(doc["units"], start=1)
+                if u["label"] in mapping
+            ]
+            articles.append(Article(doc["id"], doc["text"], doc.get("title") or "", {}, units))
+    return articles
+
+
+def run(args: argparse.Namespace) -> dict:
+    schema = load_label_schema(args.schema)
+    lexicon = load_lexicon(args.lexicon, schema=schema)
+    config = load_segmenter_config(args.config)
+    console = Console()
+    results: dict = {}
+
+    gold_path = Path(args.gold)
+    if gold_path.exists():
+        from argmine.studio.convert import load_export
+
+        gold = load_export(gold_path, schema=schema)
+        pred = [prelabel(_strip(a), lexicon=lexicon, segmenter=config) for a in gold]
+        labels = list(schema.span_names)
+        scores = span_scores(gold, pred, labels=labels)
+        base = span_scores(gold, _all_default(gold, lexicon.default_label, config), labels=labels)
+        results["reference"] = {"rules": scores, "all_default": base, "gold": str(gold_path)}
+        console.print(format_table(scores, title=f"prelabel vs {gold_path.name}"))
+        console.print(format_table(base, title=f"every segment {lexicon.default_label}"))
+    else:
+        console.print(f"[yellow]skipped the reference article: {gold_path} not found[/]")
+
+    corpora = Path(args.corpora)
+    if (corpora / "webis-editorials-16").is_dir():
+        gold = load_webis(corpora, args.split)
+        mapping = dict(pair.split("=", 1) for pair in args.webis_map)
+        started = time.perf_counter()
+        pred = [prelabel(_strip(a), lexicon=lexicon, segmenter=config) for a in gold]
+        seconds = time.perf_counter() - started
+        pred = _relabel(pred, mapping)
+        labels = [name for name in schema.span_names if name not in mapping]
+        scores = span_scores(gold, pred, labels=labels)
+        base = span_scores(gold, _all_default(gold, lexicon.default_label, config), labels=labels)
+        results["webis"] = {
+            "split": args.split,
+            "map": mapping,
+            "rules": scores,
+            "all_default": base,
+            "seconds": round(seconds, 2),
+        }
+        title = f"prelabel vs Webis-Editorials-16 {args.split} ({len(gold)} editorials)"
+        console.print(format_table(scores, title=title))
+        console.print(format_table(base, title=f"every segment {lexicon.default_label}"))
+        console.print(f"{len(gold)} editorials pre-labelled in {seconds:.1f} s")
+    else:
+        console.print(f"[yellow]skipped Webis: {corpora}/webis-editorials-16 not found[/]")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gold", default=str(REPO / "annotations" / "caravan-to-nowhere.json"))
+    parser.add_argument(
+        "--corpora", default=os.environ.get("ARGMINE_CORPORA", str(REPO.parent / "shared/corpora"))
+    )
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    parser.add_argument("--webis-map", nargs="*", default=["Conclusion=Claim"])
+    parser.add_argument("--lexicon", default=str(REPO / "configs" / "lexicon.yaml"))
+    parser.add_argument("--config", default=str(REPO / "configs" / "segmenter.yaml"))
+    parser.add_argument("--schema", default=str(REPO / "configs" / "labels.yaml"))
+    parser.add_argument("--json", help="also write all scores here")
+    args = parser.parse_args(argv)
+    results = run(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
