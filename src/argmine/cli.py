@@ -236,6 +236,144 @@ def validate_cmd(
 
 
 # --- tagging commands (tag) -----------------------------------------------------------------
+TAG_FORMATS = ("jsonl", "csv", "html", "labelstudio")
+
+
+@app.command("tag")
+def tag_cmd(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files (.txt .md .html .jsonl), directories, globs, or - for stdin.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output file.", show_default=False)
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Model directory [default: models/default/]."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, csv, html or labelstudio.")
+    ] = "jsonl",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip articles already in the output; append.")
+    ] = False,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", help="Go on after unreadable inputs; exit 0 anyway."),
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch CPU threads.")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
+    ] = 16,
+    chunk_size: Annotated[
+        int,
+        typer.Option("--chunk-size", min=1, help="Articles tagged between two atomic writes."),
+    ] = 64,
+    quantize: Annotated[
+        str | None, typer.Option("--quantize", help="int8: dynamic int8 linear layers.")
+    ] = None,
+    schema: SchemaOpt = DEFAULT_SCHEMA,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No progress bar on stderr.")
+    ] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Tag articles with a trained model: JSONL with scores, CSV, HTML report or Label Studio."""
+    if fmt not in TAG_FORMATS:
+        raise fail(f"--format {fmt!r}: expected one of {', '.join(TAG_FORMATS)}")
+    if quantize not in (None, "int8"):
+        raise fail(f"--quantize {quantize!r}: only int8 is supported")
+    if resume and force:
+        raise fail("--resume and --force contradict each other; pass one of them")
+    from argmine.tag import tag_files
+
+    try:
+        summary = tag_files(
+            inputs,
+            model_dir=model,
+            output=output,
+            fmt=fmt,
+            resume=resume,
+            force=force,
+            keep_going=keep_going,
+            threads=threads,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+            quantize=quantize,
+            schema_path=schema,
+            progress=not no_progress,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    err.print(
+        f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "
+        f"in {summary.seconds:.1f}s -> {summary.output}",
+        markup=False,
+        highlight=False,
+    )
+    for source, reason in summary.failed:
+        err.print(f"  failed: {source}: {reason}", markup=False, highlight=False)
+    if summary.failed and not keep_going:
+        raise typer.Exit(code=1)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[Path, typer.Argument(help="Model directory.", show_default=False)],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Gold data: argmine JSONL, a Label Studio export (.json), or a corpus path "
+            "with --format.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the scores as JSON here.")
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="auto, jsonl, labelstudio, brat, microtexts or webis."),
+    ] = "auto",
+    split: Annotated[
+        str | None, typer.Option("--split", help="Corpus split (webis: train, dev, test).")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch CPU threads.")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
+    ] = 16,
+    force: ForceOpt = False,
+) -> None:
+    """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, and a confusion."""
+    import json
+
+    from rich.console import Console
+
+    from argmine.evaluate import format_confusion, format_table
+    from argmine.fileio import atomic_write_text, check_output
+    from argmine.tag import evaluate_model, load_gold
+
+    if output is not None:
+        check_output(output, force=force)
+    try:
+        gold = load_gold(data, fmt=fmt, split=split)
+        scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out = Console(highlight=False)
+    out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
+    out.print(format_confusion(scores))
+    if output is not None:
+        atomic_write_text(output, json.dumps(scores, indent=2) + "\n", force=force)
+        err.print(f"scores written to {output}", markup=False, highlight=False)
 
 
 # --- studio commands (argmine studio ...) ---------------------------------------------------

@@ -292,8 +292,9 @@ def write_report(
     force: bool = False,
     model_version: str = "",
     title: str = "argmine report",
+    file_mode: int | None = None,
 ) -> Path:
     """Write ``articles`` to ``path`` in ``fmt``, atomically, refusing to overwrite unless
     ``force``."""
     text = render(articles, fmt=fmt, schema=schema, model_version=model_version, title=title)
-    return atomic_write_text(path, text, force=force)
+    return atomic_write_text(path, text, force=force, file_mode=file_mode)

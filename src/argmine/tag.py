@@ -1,0 +1,554 @@
+"""Batch tagging: a trained model directory in, tagged articles (units with scores) out.
+
+::
+
+    articles ──TokenTagCodec.encode──> windows (max_length, overlapping by stride)
+        ──all windows of a chunk sorted by length, batched, padded to the batch's longest──>
+    model (torch.inference_mode) ──softmax──> per-window tag probabilities
+        ──TokenTagCodec.decode: stitch (each token from the window owning it), Viterbi or
+          argmax + BIO repair, per-class thresholds and min_words from argmine.json──>
+    ArgUnit(start, end, label, score = mean token probability of the unit's label)
+
+:class:`Tagger` does the inference; :func:`tag_files` is what ``argmine tag`` runs: read the
+inputs, skip articles already in the output (``resume``), tag in chunks, and write.
+
+Output safety (a ``kill -9`` leaves the old file or a complete new one, never half a line):
+the tagged JSONL grows by *copy-on-write*: after each chunk of articles a temporary file next
+to the output receives a copy of the current (complete) output plus the chunk's lines, is
+fsynced and renamed over the output. The output is therefore always complete JSONL that other
+tools can read while a run goes on, and ``--resume`` needs no recovery step: it reads the ids
+in the output and skips them. The price is one sequential copy of the output per chunk, which
+is small next to the inference of a chunk (a 64-article chunk of editorials takes seconds on
+a CPU; copying even 100 MB of JSONL takes a fraction of a second). For the csv, html and
+labelstudio formats the same JSONL is kept beside the output as ``OUTPUT.jsonl`` and the
+output is regenerated from it (atomically) at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from argmine.document import Article, dumps_article
+from argmine.errors import InputError, ModelError, OutputExistsError
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "TagSummary",
+    "Tagger",
+    "evaluate_model",
+    "resolve_model_dir",
+    "tag_files",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path("models/default")
+DTYPES = ("auto", "float32", "bfloat16")
+QUANTIZE = (None, "int8")
+
+
+def resolve_model_dir(model_dir: str | os.PathLike[str] | None) -> Path:
+    """``model_dir`` or ``models/default/``; a one-line :class:`ModelError` if there is none."""
+    if model_dir is None:
+        if (DEFAULT_MODEL_DIR / "argmine.json").is_file():
+            return DEFAULT_MODEL_DIR
+        raise ModelError(
+            f"no model given and {DEFAULT_MODEL_DIR}/ has none; train one with "
+            "`argmine train configs/default.yaml` or pass --model DIR"
+        )
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise ModelError(f"{path}: model directory not found")
+    return path
+
+
+class Tagger:
+    """A loaded model directory: tokenizer, token classifier and its :class:`ModelSpec`."""
+
+    def __init__(self, *, model: Any, tokenizer: Any, spec: Any, model_dir: Path, dtype: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.codec = spec.codec(tokenizer)
+        self.model_dir = model_dir
+        self.dtype = dtype
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.run or self.model_dir.name
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        dtype: str = "auto",
+        quantize: str | None = None,
+    ) -> Tagger:
+        """Load ``model_dir`` (safetensors only, never remote code).
+
+        ``threads`` sets torch's intra-op threads. ``dtype``: ``float32``, ``bfloat16``
+        (autocast) or ``auto`` (float32; see docs/benchmarks.md for why). ``quantize="int8"``
+        applies dynamic int8 quantization to the linear layers (agreement with float32 is
+        measured in docs/benchmarks.md).
+        """
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        if quantize not in QUANTIZE:
+            raise ValueError(f"quantize {quantize!r} must be None or 'int8'")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads!r}")
+        from argmine.encoding import ModelSpec
+
+        path = resolve_model_dir(model_dir)
+        spec = ModelSpec.load(path)
+        if not (path / "model.safetensors").is_file():
+            raise ModelError(f"{path}: no model.safetensors (incomplete model directory)")
+
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        verbosity = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForTokenClassification.from_pretrained(
+                path, local_files_only=True, use_safetensors=True, trust_remote_code=False
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot load the model ({exc})") from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+        id2label = {int(k): v for k, v in model.config.id2label.items()}
+        tags = [id2label.get(i) for i in range(len(id2label))]
+        if tags != list(spec.tags):
+            raise ModelError(
+                f"{path}: config.json labels {tags} do not match argmine.json tags "
+                f"{list(spec.tags)}"
+            )
+        model.eval()
+        if quantize == "int8":
+            from torch.ao.quantization import quantize_dynamic
+
+            model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        resolved = "float32" if dtype == "auto" else dtype
+        return cls(model=model, tokenizer=tokenizer, spec=spec, model_dir=path, dtype=resolved)
+
+    # -- inference ----------------------------------------------------------------------------
+    def window_probs(
+        self,
+        articles: Sequence[Article],
+        *,
+        batch_size: int = 16,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> list[tuple[list[dict[str, Any]], list[Any]]]:
+        """Windows and per-window tag probabilities (numpy, positions x tags) per article.
+
+        All windows of ``articles`` are sorted by length and run in batches of ``batch_size``
+        padded to the longest window of the batch, so little compute goes to padding.
+        ``on_progress`` receives the fraction of an article each finished window stands for.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        import numpy as np
+        import torch
+
+        encoded = [self.codec.encode(a, with_labels=False) for a in articles]
+        probs: list[list[Any]] = [[None] * len(ws) for ws in encoded]
+        order = sorted(
+            (
+                (len(w["input_ids"]), ai, wi)
+                for ai, ws in enumerate(encoded)
+                for wi, w in enumerate(ws)
+            ),
+            reverse=True,
+        )
+        autocast = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if self.dtype == "bfloat16"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            for b in range(0, len(order), batch_size):
+                batch = order[b : b + batch_size]
+                width = batch[0][0]
+                ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, (n, ai, wi) in enumerate(batch):
+                    ids[row, :n] = encoded[ai][wi]["input_ids"]
+                    mask[row, :n] = 1
+                logits = self.model(
+                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                ).logits
+                p = torch.softmax(logits.float(), dim=-1).numpy()
+                for row, (n, ai, wi) in enumerate(batch):
+                    probs[ai][wi] = p[row, :n]
+                    if on_progress is not None:
+                        on_progress(1.0 / len(encoded[ai]))
+        return list(zip(encoded, probs, strict=True))
+
+    def predict(
+        self,
+        articles: Sequence[Article],
+        *,
+        batch_size: int = 16,
+        thresholds: bool = True,
+        viterbi: bool = True,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> list[Article]:
+        """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]).
+
+        ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
+        model directory (every decoded span is kept). Relations are not predicted; the
+        article's meta gets ``{"model": <run name>}``.
+        """
+        out = []
+        for article, (windows, probs) in zip(
+            articles,
+            self.window_probs(articles, batch_size=batch_size, on_progress=on_progress),
+            strict=True,
+        ):
+            units = self.codec.decode(
+                article,
+                windows,
+                probs,
+                thresholds=self.spec.thresholds if thresholds else None,
+                min_words=self.spec.min_words if thresholds else 0,
+                viterbi=viterbi,
+            )
+            tagged = article.with_annotations(units)
+            tagged.meta["model"] = self.name
+            out.append(tagged)
+        return out
+
+
+def evaluate_model(
+    model_dir: str | os.PathLike[str],
+    articles: Sequence[Article],
+    *,
+    batch_size: int = 16,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Span scores (:func:`argmine.evaluate.span_scores`) of the model on gold ``articles``."""
+    from argmine.evaluate import span_scores
+
+    tagger = Tagger.load(model_dir, threads=threads)
+    gold = list(articles)
+    pred = tagger.predict([a.with_annotations([]) for a in gold], batch_size=batch_size)
+    scores = span_scores(gold, pred, labels=list(tagger.spec.labels))
+    scores["model"] = str(tagger.model_dir)
+    scores["articles"] = len(gold)
+    return scores
+
+
+# -- files -----------------------------------------------------------------------------------
+@dataclass
+class TagSummary:
+    """What a :func:`tag_files` run did."""
+
+    output: Path | None
+    tagged: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    jsonl: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _existing_ids(path: Path) -> set[str]:
+    """Ids of the articles in an argmine JSONL output (for ``resume``)."""
+    ids: set[str] = set()
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read the output to resume ({exc.strerror})") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError(
+                    path, f"line {number}: not argmine JSONL, cannot resume from it"
+                ) from None
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+                raise InputError(path, f"line {number}: no article id, cannot resume from it")
+            ids.add(data["id"])
+    return ids
+
+
+def default_file_mode() -> int:
+    """The mode a plainly created file gets (0o666 minus the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def append_atomic(path: Path, lines: Sequence[str], *, keep_existing: bool = True) -> None:
+    """Replace ``path`` by (its current content +) ``lines``, atomically (copy-on-write)."""
+    mode = (path.stat().st_mode & 0o777) if path.exists() else default_file_mode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if keep_existing and path.exists():
+                with path.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            out.write("".join(line + "\n" for line in lines).encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _read_inputs(
+    inputs: Sequence[str],
+    *,
+    stdin: IO[bytes] | IO[str] | None,
+    keep_going: bool,
+    failed: list[tuple[str, str]],
+) -> Iterator[tuple[str, Article]]:
+    """``(source, article)`` for every readable article; bad inputs go to ``failed``.
+
+    Without ``keep_going`` reading stops at the first failure.
+    """
+    from argmine.readers import expand_inputs, iter_articles
+
+    seen: dict[str, str] = {}
+    for item in inputs:
+        try:
+            files = expand_inputs([item])
+        except InputError as exc:
+            failed.append((exc.source, exc.problem))
+            if not keep_going:
+                return
+            continue
+        for file in files:
+            source = str(file)
+            try:
+                articles = list(iter_articles([file], stdin=stdin))
+            except InputError as exc:
+                failed.append((exc.source, exc.problem))
+                if not keep_going:
+                    return
+                continue
+            for article in articles:
+                if article.id in seen:
+                    failed.append(
+                        (
+                            source,
+                            f"duplicate article id {article.id!r} (first seen in "
+                            f"{seen[article.id]})",
+                        )
+                    )
+                    if not keep_going:
+                        return
+                    continue
+                seen[article.id] = source
+                yield source, article
+
+
+class _Progress:
+    """A rich progress bar on stderr (articles/s and ETA), or nothing."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.bar = None
+        if not enabled or total == 0:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task):  # type: ignore[no-untyped-def]
+                speed = task.finished_speed or task.speed
+                return Text("  – art/s" if speed is None else f"{speed:5.1f} art/s")
+
+        self.bar = Progress(
+            TextColumn("tagging"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            Rate(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.task = self.bar.add_task("tagging", total=total)
+        self.bar.start()
+
+    def advance(self, amount: float) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, amount)
+
+    def set(self, completed: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=completed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def tag_files(
+    inputs: Sequence[str],
+    *,
+    model_dir: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str],
+    fmt: str = "jsonl",
+    resume: bool = False,
+    force: bool = False,
+    keep_going: bool = False,
+    threads: int | None = None,
+    batch_size: int = 16,
+    chunk_size: int = 64,
+    dtype: str = "auto",
+    quantize: str | None = None,
+    schema_path: str | os.PathLike[str] = "configs/labels.yaml",
+    progress: bool = True,
+    stdin: IO[bytes] | IO[str] | None = None,
+) -> TagSummary:
+    """Tag every article of ``inputs`` into ``output`` (``fmt``: jsonl, csv, html,
+    labelstudio); see the module docstring for the resume and atomic-write scheme.
+
+    Without ``keep_going`` the run stops at the first input that cannot be read (after
+    writing what is tagged); the summary lists every failure with its file and reason.
+    """
+    from argmine.report import FORMATS, write_report
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    target = Path(output)
+    jsonl = target if fmt == "jsonl" else target.with_name(target.name + ".jsonl")
+    if resume and force:
+        raise ValueError("--resume and --force contradict each other; pass one")
+    if not resume and not force:
+        for path in {target, jsonl}:
+            if path.exists():
+                raise OutputExistsError(path)
+    if resume and fmt != "jsonl" and target.exists() and not jsonl.exists():
+        raise InputError(
+            jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
+        )
+    done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
+    schema = None
+    if fmt == "html":
+        from argmine.config import load_label_schema
+
+        schema = load_label_schema(schema_path)
+    tagger = Tagger.load(
+        resolve_model_dir(model_dir), threads=threads, dtype=dtype, quantize=quantize
+    )
+
+    started = time.perf_counter()
+    summary = TagSummary(output=target, jsonl=jsonl)
+    todo: list[Article] = []
+    for _source, article in _read_inputs(
+        inputs, stdin=stdin, keep_going=keep_going, failed=summary.failed
+    ):
+        if article.id in done:
+            summary.skipped += 1
+        else:
+            todo.append(article)
+    keep_existing = resume
+    bar = _Progress(len(todo), enabled=progress)
+    try:
+        for start in range(0, len(todo), chunk_size):
+            chunk = todo[start : start + chunk_size]
+            tagged = tagger.predict(chunk, batch_size=batch_size, on_progress=bar.advance)
+            append_atomic(jsonl, [dumps_article(a) for a in tagged], keep_existing=keep_existing)
+            keep_existing = True
+            summary.tagged += len(tagged)
+            bar.set(summary.tagged)
+    finally:
+        bar.close()
+    if not keep_existing:  # nothing tagged and nothing to keep: still leave a (fresh) output
+        append_atomic(jsonl, [], keep_existing=False)
+    if fmt != "jsonl":
+        from argmine.document import iter_jsonl_articles
+
+        with jsonl.open(encoding="utf-8") as handle:
+            try:
+                articles = list(iter_jsonl_articles(handle))
+            except ValueError as exc:
+                raise InputError(jsonl, str(exc)) from None
+        write_report(
+            articles,
+            target,
+            fmt=fmt,
+            schema=schema,
+            force=True,
+            model_version=tagger.name,
+            file_mode=default_file_mode(),
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def load_gold(
+    data: str | os.PathLike[str], *, fmt: str = "auto", split: str | None = None
+) -> list[Article]:
+    """Gold articles for :func:`evaluate_model`.
+
+    ``fmt="auto"``: a ``.json`` file is a Label Studio export, anything else is read by
+    :mod:`argmine.readers` (argmine JSONL with units). Other values (``jsonl``,
+    ``labelstudio``, ``brat``, ``microtexts``, ``webis``) go to
+    :func:`argmine.corpora.load_corpus` with ``split``.
+    """
+    path = Path(data)
+    if fmt == "auto":
+        if split is not None:
+            raise ValueError("--split needs --format (e.g. --format webis --split test)")
+        if path.suffix.lower() == ".json":
+            from argmine.studio.convert import load_export
+
+            articles = load_export(path)
+        else:
+            from argmine.readers import read_articles
+
+            articles = read_articles([str(path)])
+    else:
+        from argmine.corpora import load_corpus
+
+        articles = load_corpus(fmt, path, split=split)
+    if not articles:
+        raise InputError(path, "no articles to evaluate on")
+    return list(articles)
