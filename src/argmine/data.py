@@ -1,0 +1,252 @@
+"""Training data: config sources -> articles -> document-level splits -> ``datasets.DatasetDict``.
+
+Splits are always by whole article (an article, and every window of it, is in exactly one split),
+seeded by the config's ``seed``: ``random`` fractions, the corpus's ``official`` split
+(``meta["split"]``), or ``kfold`` folds (each fold is the test split once; ``dev`` of the rest
+is the dev split). Tokenised datasets are cached on disk under
+``<cache_dir>/<hash>``, keyed by the tokenizer, the label list, the window settings and a hash of
+every article and its split, so a changed config or changed data builds a new cache entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from argmine.config import RunConfig, SplitConfig, resolve_path
+from argmine.document import Article, dumps_article
+from argmine.encoding import TokenTagCodec
+from argmine.errors import ConfigError, InputError
+
+__all__ = [
+    "SPLITS",
+    "build_dataset",
+    "data_stats",
+    "kfold_splits",
+    "load_sources",
+    "split_articles",
+]
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+CACHE_VERSION = 1
+
+
+def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
+    """Every source of the config, relabelled; units outside ``labels`` dropped with a warning;
+    a repeated article id keeps its first copy (warned)."""
+    from argmine.corpora import load_corpus
+
+    articles: list[Article] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    foreign: Counter[str] = Counter()
+    for source in config.data.sources:
+        loaded = load_corpus(
+            source.format, resolve_path(source.path), labels=source.labels, split=source.split
+        )
+        for article in loaded:
+            if article.id in seen:
+                duplicates.append(article.id)
+                continue
+            seen.add(article.id)
+            units = [u for u in article.units if u.label in labels]
+            foreign.update(u.label for u in article.units if u.label not in labels)
+            if len(units) != len(article.units):
+                kept = {u.id for u in units}
+                article = article.with_annotations(
+                    units, [r for r in article.relations if r.head in kept and r.tail in kept]
+                )
+            articles.append(article)
+    if duplicates:
+        log.warning(
+            "%d duplicate article id(s) skipped (first copy kept): %s",
+            len(duplicates),
+            ", ".join(duplicates[:5]),
+        )
+    if foreign:
+        log.warning(
+            "dropped units with labels outside the schema: %s",
+            ", ".join(f"{k!r} x{v}" for k, v in sorted(foreign.items())),
+        )
+    return articles
+
+
+def split_articles(
+    articles: Sequence[Article], splits: SplitConfig, *, seed: int
+) -> dict[str, list[Article]]:
+    """``{"train", "dev", "test"}`` lists of whole articles (kfold: the fold ``splits.fold``,
+    default 0)."""
+    if splits.mode == "kfold":
+        return kfold_splits(articles, splits, seed=seed)[splits.fold or 0]
+    out: dict[str, list[Article]] = {name: [] for name in SPLITS}
+    if splits.mode == "official":
+        for article in articles:
+            name = article.meta.get("split")
+            if name not in out:
+                raise InputError(
+                    article.id, f"no official split (meta.split is {name!r}); use mode random"
+                )
+            out[name].append(article)
+        return out
+    order = sorted(articles, key=lambda a: a.id)
+    random.Random(seed).shuffle(order)
+    n = len(order)
+    n_test = round(splits.test * n) if splits.test else 0
+    n_dev = round(splits.dev * n) if splits.dev else 0
+    if splits.dev and n >= 3:
+        n_dev = max(n_dev, 1)
+    if splits.test and n >= 3:
+        n_test = max(n_test, 1)
+    out["test"] = order[:n_test]
+    out["dev"] = order[n_test : n_test + n_dev]
+    out["train"] = order[n_test + n_dev :]
+    if not out["train"]:
+        raise ConfigError("data.splits", f"no training article left out of {n}")
+    return out
+
+
+def kfold_splits(
+    articles: Sequence[Article], splits: SplitConfig, *, seed: int
+) -> list[dict[str, list[Article]]]:
+    """One ``{"train", "dev", "test"}`` per fold; every article is in exactly one test fold."""
+    k = splits.folds
+    order = sorted(articles, key=lambda a: a.id)
+    if len(order) < k:
+        raise ConfigError("data.splits.folds", f"{k} folds need at least {k} articles")
+    random.Random(seed).shuffle(order)
+    folds = [order[i::k] for i in range(k)]
+    result = []
+    for i in range(k):
+        rest = [a for j, fold in enumerate(folds) if j != i for a in fold]
+        n_dev = max(1, round(splits.dev * len(rest))) if splits.dev else 0
+        result.append({"train": rest[n_dev:], "dev": rest[:n_dev], "test": folds[i]})
+    return result
+
+
+def _cache_key(codec: TokenTagCodec, splits: Mapping[str, Sequence[Article]]) -> str:
+    digest = hashlib.sha256()
+    tok = codec.tokenizer
+    vocab = json.dumps(sorted(tok.get_vocab().items()))
+    digest.update(
+        json.dumps(
+            {
+                "version": CACHE_VERSION,
+                "tokenizer": type(tok).__name__,
+                "vocab": hashlib.sha256(vocab.encode()).hexdigest(),
+                "lower": getattr(tok, "do_lower_case", None),
+                "labels": codec.labels,
+                "max_length": codec.max_length,
+                "stride": codec.stride,
+            },
+            sort_keys=True,
+        ).encode()
+    )
+    for name in SPLITS:
+        digest.update(f"\0split {name}\0".encode())
+        for article in splits.get(name, ()):
+            digest.update(dumps_article(article).encode())
+            digest.update(b"\n")
+    return digest.hexdigest()[:20]
+
+
+def _rows(codec: TokenTagCodec, articles: Sequence[Article]) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {
+        key: []
+        for key in (
+            "article_id",
+            "window",
+            "input_ids",
+            "attention_mask",
+            "labels",
+            "offsets",
+            "token_start",
+            "token_end",
+            "own_start",
+            "own_end",
+        )
+    }
+    for article in articles:
+        for window in codec.encode(article):
+            for key in columns:
+                value = window[key]
+                columns[key].append([list(o) for o in value] if key == "offsets" else value)
+    return columns
+
+
+def build_dataset(
+    splits: Mapping[str, Sequence[Article]],
+    codec: TokenTagCodec,
+    *,
+    cache_dir: str | Path | None = None,
+):  # -> datasets.DatasetDict
+    """Windows of every split as a ``DatasetDict`` (one row per window), cached on disk."""
+    import datasets
+
+    key = _cache_key(codec, splits)
+    target = Path(cache_dir) / key if cache_dir is not None else None
+    if target is not None and (target / "dataset_dict.json").is_file():
+        log.info("dataset cache hit: %s", target)
+        return datasets.load_from_disk(str(target))
+    features = datasets.Features(
+        {
+            "article_id": datasets.Value("string"),
+            "window": datasets.Value("int32"),
+            "input_ids": datasets.Sequence(datasets.Value("int32")),
+            "attention_mask": datasets.Sequence(datasets.Value("int8")),
+            "labels": datasets.Sequence(datasets.Value("int16")),
+            "offsets": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
+            "token_start": datasets.Value("int32"),
+            "token_end": datasets.Value("int32"),
+            "own_start": datasets.Value("int32"),
+            "own_end": datasets.Value("int32"),
+        }
+    )
+    dd = datasets.DatasetDict(
+        {
+            name: datasets.Dataset.from_dict(_rows(codec, splits.get(name, ())), features=features)
+            for name in SPLITS
+        }
+    )
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        dd.save_to_disk(str(tmp))
+        if not target.exists():
+            tmp.rename(target)
+        dd = datasets.load_from_disk(str(target))
+    return dd
+
+
+def data_stats(
+    splits: Mapping[str, Sequence[Article]], dataset: Any | None = None
+) -> dict[str, Any]:
+    """Per split: articles, characters, units per label, relations, windows (if a dataset)."""
+    stats: dict[str, Any] = {}
+    for name in SPLITS:
+        arts = splits.get(name, ())
+        stats[name] = {
+            "articles": len(arts),
+            "characters": sum(len(a.text) for a in arts),
+            "units": dict(sorted(Counter(u.label for a in arts for u in a.units).items())),
+            "relations": dict(sorted(Counter(r.label for a in arts for r in a.relations).items())),
+            "article_ids": sorted(a.id for a in arts),
+        }
+        if dataset is not None and name in dataset:
+            stats[name]["windows"] = dataset[name].num_rows
+            stats[name]["tokens"] = int(
+                sum(
+                    e - s
+                    for s, e in zip(
+                        dataset[name]["own_start"], dataset[name]["own_end"], strict=True
+                    )
+                )
+            )
+    return stats
