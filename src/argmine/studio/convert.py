@@ -41,8 +41,10 @@ __all__ = [
     "export_to_articles",
     "from_ls_offset",
     "load_export",
+    "ls_text_matches",
     "task_data",
     "to_ls_offset",
+    "to_ls_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,29 +56,49 @@ TO_NAME = "text"
 REPAIR_WINDOW = 64
 
 # --- offsets ---------------------------------------------------------------------------------
-# Label Studio stores ``start``/``end`` of Text regions in Unicode code points (its frontend
-# converts from JavaScript's UTF-16 units), the same unit as Python str indices; emoji only
-# shift the *display* (Label Studio #4988). Set to "utf16" if the real UI says otherwise.
+# Measured with the real UI (Label Studio 1.23.2, headless Chromium; docs/studio-offsets.md):
+# a span selected with the mouse is saved with ``start``/``end`` in Unicode code points, the
+# same unit as Python str indices (an emoji counts 1, a ZWJ family emoji 5, "e" + combining
+# acute 2, CRLF 2), and predictions given in code points are highlighted on the right
+# characters (UTF-16 offsets are shifted by one per earlier emoji). So "codepoint" is the
+# identity; "utf16" is kept for servers that count JavaScript UTF-16 units.
 LS_OFFSET_UNIT = "codepoint"
+_UNITS = ("codepoint", "utf16")
 
 
 def _bmp_only(text: str) -> bool:
     return text.isascii() or max(text) <= "\uffff"
 
 
-def to_ls_offset(text: str, offset: int) -> int:
-    """A Python str index into ``text`` as a Label Studio offset."""
-    if LS_OFFSET_UNIT == "codepoint" or _bmp_only(text[:offset]):
+def _unit(unit: str | None) -> str:
+    unit = LS_OFFSET_UNIT if unit is None else unit
+    if unit not in _UNITS:
+        raise ValueError(f"offset unit must be one of {', '.join(_UNITS)}, got {unit!r}")
+    return unit
+
+
+def to_ls_offset(text: str, offset: int, *, unit: str | None = None) -> int:
+    """A Python str index into ``text`` as a Label Studio offset.
+
+    ``unit`` defaults to :data:`LS_OFFSET_UNIT`. Raises ``ValueError`` for an offset outside
+    ``0..len(text)``.
+    """
+    unit = _unit(unit)
+    if not 0 <= offset <= len(text):
+        raise ValueError(f"offset {offset} is outside the text (length {len(text)})")
+    if unit == "codepoint" or _bmp_only(text[:offset]):
         return offset
     return len(text[:offset].encode("utf-16-le")) // 2
 
 
-def from_ls_offset(text: str, offset: int) -> int:
+def from_ls_offset(text: str, offset: int, *, unit: str | None = None) -> int:
     """A Label Studio offset into ``text`` as a Python str index.
 
-    Raises ``ValueError`` if the offset falls inside a character (between two UTF-16 units).
+    An offset beyond the end is returned beyond the end (the caller reports it). Raises
+    ``ValueError`` if a UTF-16 offset falls inside a character (between two UTF-16 units).
     """
-    if LS_OFFSET_UNIT == "codepoint" or _bmp_only(text):
+    unit = _unit(unit)
+    if unit == "codepoint" or _bmp_only(text):
         return offset
     units = 0
     for index, char in enumerate(text):
@@ -88,6 +110,20 @@ def from_ls_offset(text: str, offset: int) -> int:
     if units == offset:
         return len(text)
     return len(text) + (offset - units)  # beyond the end: reported by the caller
+
+
+def to_ls_text(span_text: str) -> str:
+    """The region ``text`` Label Studio's UI saves for a selection of ``span_text``.
+
+    Measured: each CR and each LF inside a selection is saved as the two characters
+    backslash + "n" (so CRLF becomes two of them); everything else is kept as it is.
+    """
+    return span_text.replace("\r", "\\n").replace("\n", "\\n")
+
+
+def ls_text_matches(span_text: str, ls_text: str) -> bool:
+    """Whether a region's saved ``text`` is ``span_text`` (as written, or as the UI saves it)."""
+    return ls_text == span_text or ls_text == to_ls_text(span_text)
 
 
 # --- articles -> tasks -----------------------------------------------------------------------
@@ -381,7 +417,7 @@ def _parse_annotation(
             except ValueError as exc:
                 warn(f"span {region}: {exc}")
         ok = start is not None and end is not None and 0 <= start < end <= n
-        if ok and wanted is not None and text[start:end] != wanted:
+        if ok and wanted is not None and not ls_text_matches(text[start:end], wanted):
             ok = False
         if not ok:
             where = f"[{ls_start}:{ls_end}]"

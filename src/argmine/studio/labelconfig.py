@@ -1,0 +1,67 @@
+"""The Label Studio labelling interface, generated from the label schema.
+
+:func:`label_config` turns a :class:`~argmine.document.LabelSchema` (``configs/labels.yaml``)
+into Label Studio's XML: the article's title and source above the text, one ``Label`` per span
+label (colour and hotkey from the schema, description as hover hint), one ``Relation`` per
+relation label, and the ``Text`` object the spans are drawn on. The XML is built with
+:mod:`xml.etree.ElementTree`, so label names and descriptions are escaped correctly.
+
+Names the rest of :mod:`argmine.studio` relies on (task data keys and result names):
+
+- ``$text``, ``$title``, ``$source``: task ``data`` fields written by
+  :func:`argmine.studio.convert.article_to_task`;
+- ``label`` (the ``Labels`` control, ``from_name`` of span results) and ``text`` (the ``Text``
+  object, ``to_name``).
+
+Granularity is ``symbol`` (Label Studio's default, set explicitly): a span is exactly the
+characters the annotator selects. ``word`` granularity snaps a selection outwards to whole
+words, which moves span ends across punctuation and quotes (a claim ending in ``."`` cannot
+end after the quote), and changes what a pre-annotated span looks like once touched; argument
+units are clause-sized, so annotators select them by dragging or double-click + shift-click and
+precise ends matter more than saving a drag. See docs/studio-offsets.md for how offsets are
+counted.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from argmine.document import LabelSchema
+
+__all__ = ["FROM_NAME", "TO_NAME", "label_config"]
+
+FROM_NAME = "label"
+TO_NAME = "text"
+
+# Keep whitespace (CRLF, tabs, runs of spaces) as it is in the text, so what the annotator sees
+# lines up with the offsets; wrap long lines.
+_STYLE = ".htx-text, .lsf-htx-richtext { white-space: pre-wrap; }"
+
+
+def label_config(schema: LabelSchema) -> str:
+    """Label Studio XML for ``schema``: title, source, span labels, relations, text."""
+    view = ET.Element("View")
+    ET.SubElement(view, "Style").text = _STYLE
+    ET.SubElement(view, "Header", {"value": "$title", "size": "3"})
+    ET.SubElement(view, "Header", {"value": "$source", "size": "6", "underline": "false"})
+    labels = ET.SubElement(
+        view, "Labels", {"name": FROM_NAME, "toName": TO_NAME, "showInline": "true"}
+    )
+    for span in schema.span_labels:
+        attrs = {"value": span.name, "background": span.color}
+        if span.hotkey:
+            attrs["hotkey"] = span.hotkey
+        if span.description:
+            attrs["hint"] = " ".join(span.description.split())
+        ET.SubElement(labels, "Label", attrs)
+    if schema.relation_labels:
+        relations = ET.SubElement(view, "Relations")
+        for rel in schema.relation_labels:
+            ET.SubElement(relations, "Relation", {"value": rel.name, "background": rel.color})
+    ET.SubElement(
+        view,
+        "Text",
+        {"name": TO_NAME, "value": "$text", "granularity": "symbol", "saveTextResult": "yes"},
+    )
+    ET.indent(view, space="  ")
+    return ET.tostring(view, encoding="unicode") + "\n"
