@@ -352,10 +352,10 @@ class Article:
 
 
 def dumps_article(article: Article) -> str:
-    """One JSONL line (without the newline). UTF-8 text, U+2028/U+2029 escaped."""
+    """One JSONL line (without the newline). UTF-8 text; U+0085, U+2028 and U+2029 escaped."""
     line = json.dumps(article.to_dict(), ensure_ascii=False)
-    # Keep lines safe for tools that split on Unicode line separators.
-    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # Keep lines safe for tools that split on Unicode line breaks (str.splitlines() too).
+    return line.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def loads_article(line: str, *, errors: list[str] | None = None) -> Article:
