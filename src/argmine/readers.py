@@ -118,7 +118,7 @@ def _read_html(data: bytes, source: str, stem: str) -> Article:
 
 
 def _read_jsonl(text: str, source: str, stem: str) -> Iterator[Article]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -270,7 +270,7 @@ def _sniff_format(path: Path, text: str) -> str:
 
 
 def _check_jsonl(text: str, source: str, schema: LabelSchema | None, report: CheckReport) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{source}: line {number}"
