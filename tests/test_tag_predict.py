@@ -1,0 +1,140 @@
+"""Tagger: loading a model dir, batched inference, thresholds, errors (tiny trained model)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from argmine.document import Article
+from argmine.errors import ModelError
+from argmine.tag import Tagger, evaluate_model, resolve_model_dir
+
+pytestmark = pytest.mark.slow
+
+
+def _articles() -> list[Article]:
+    """Articles of very different lengths (the longest needs several windows)."""
+    long = " ".join(
+        f"In {1990 + i} the council said the plan would fail, and critics agreed that it was "
+        f"costly & slow."
+        for i in range(40)
+    )
+    return [
+        Article(id="short", text="Clearly, this is wrong."),
+        Article(id="long", text=long),
+        Article(id="mid", text="Experts argue the data show a rise. " * 8),
+        Article(id="html", text='He wrote <script>alert("x")</script> & left.'),
+    ]
+
+
+@pytest.fixture(scope="module")
+def tagger(tiny_model) -> Tagger:
+    return Tagger.load(tiny_model, threads=1)
+
+
+def test_tag_predict_units_are_valid_slices(tagger):
+    articles = _articles()
+    tagged = tagger.predict(articles, batch_size=3, thresholds=False, viterbi=False)
+    assert [a.id for a in tagged] == [a.id for a in articles]
+    assert any(a.units for a in tagged), "the tiny model should predict some spans"
+    for source, article in zip(articles, tagged, strict=True):
+        assert article.text == source.text
+        assert article.meta["model"] == tagger.name
+        assert not article.problems(), article.problems()
+        ends = [u.end for u in article.sorted_units()]
+        starts = [u.start for u in article.sorted_units()]
+        assert all(s >= e for s, e in zip(starts[1:], ends, strict=False)), "overlap"
+        for unit in article.units:
+            assert 0.0 <= unit.score <= 1.0
+            assert unit.label in tagger.spec.labels
+            assert article.unit_text(unit).strip()
+
+
+def test_tag_long_article_uses_several_windows(tagger):
+    article = _articles()[1]
+    windows = tagger.codec.encode(article, with_labels=False)
+    assert len(windows) > 2
+    ((_, probs),) = tagger.window_probs([article])
+    assert len(probs) == len(windows)
+    for window, p in zip(windows, probs, strict=True):
+        assert p.shape == (len(window["input_ids"]), len(tagger.spec.tags))
+        np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7, 64])
+def test_tag_predict_does_not_depend_on_batching(tagger, batch_size):
+    """Length-sorted, padded batches give the probabilities of one window at a time."""
+    articles = _articles()
+    reference = tagger.window_probs(articles, batch_size=1)
+    got = tagger.window_probs(list(reversed(articles)), batch_size=batch_size)[::-1]
+    for (_, ref_probs), (_, probs) in zip(reference, got, strict=True):
+        for a, b in zip(ref_probs, probs, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def _with_spec(tiny_model, tmp_path, **changes):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("checkpoints"))
+    spec = json.loads((copy / "argmine.json").read_text())
+    spec.update(changes)
+    (copy / "argmine.json").write_text(json.dumps(spec))
+    return copy
+
+
+def test_tag_thresholds_and_min_words_from_model_dir(tiny_model, tmp_path):
+    labels = json.loads((tiny_model / "argmine.json").read_text())["labels"]
+    articles = _articles()
+    plain = Tagger.load(_with_spec(tiny_model, tmp_path / "a", thresholds={}, min_words={}))
+    base = plain.predict(articles)
+    assert any(a.units for a in base)
+    strict = Tagger.load(
+        _with_spec(tiny_model, tmp_path / "b", thresholds=dict.fromkeys(labels, 1.0))
+    )
+    assert not any(a.units for a in strict.predict(articles))
+    off = strict.predict(articles, thresholds=False)
+    assert [a.units for a in off] == [a.units for a in base]
+    wordy = Tagger.load(_with_spec(tiny_model, tmp_path / "c", min_words=dict.fromkeys(labels, 3)))
+    for article in wordy.predict(articles):
+        assert all(len(article.unit_text(u).split()) >= 3 for u in article.units)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (lambda d: (d / "argmine.json").unlink(), "not a model directory"),
+        (lambda d: (d / "model.safetensors").unlink(), "model.safetensors"),
+        (
+            lambda d: (d / "argmine.json").write_text(
+                json.dumps(
+                    {**json.loads((d / "argmine.json").read_text()), "labels": ["X"], "tags": []}
+                )
+            ),
+            "do not match",
+        ),
+    ],
+)
+def test_tag_load_rejects_broken_model_dirs(tiny_model, tmp_path, break_it, message):
+    copy = _with_spec(tiny_model, tmp_path)
+    break_it(copy)
+    with pytest.raises(ModelError, match=message):
+        Tagger.load(copy)
+
+
+def test_tag_without_model_says_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match=r"argmine train configs/default\.yaml"):
+        resolve_model_dir(None)
+    with pytest.raises(ModelError, match="not found"):
+        resolve_model_dir(tmp_path / "nope")
+
+
+def test_tag_evaluate_model_perfect_when_gold_is_its_own_output(tiny_model):
+    tagger = Tagger.load(tiny_model)
+    gold = [a for a in tagger.predict(_articles()) if a.units]
+    assert gold
+    scores = evaluate_model(tiny_model, gold)
+    assert scores["exact"]["micro"]["f1"] == pytest.approx(1.0)
+    assert scores["overlap"]["micro"]["f1"] == pytest.approx(1.0)
