@@ -50,8 +50,11 @@ def atomic_writer(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if file_mode is not None:
-            os.chmod(tmp_name, file_mode)
+        if file_mode is None:  # mkstemp makes 0600 files; give the mode a plain open() would
+            umask = os.umask(0o022)
+            os.umask(umask)
+            file_mode = 0o666 & ~umask
+        os.chmod(tmp_name, file_mode)
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
