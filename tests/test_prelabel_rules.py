@@ -1,0 +1,145 @@
+"""Rule pre-annotator: the reference article, calibrated scores, relations, lexicon checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from argmine.config import load_label_schema
+from argmine.document import Article, LabelSchema
+from argmine.errors import ConfigError
+from argmine.prelabel import lexicon_from_dict, load_lexicon, prelabel, score_segment
+from argmine.readers import read_articles
+
+
+@pytest.fixture(scope="module")
+def schema() -> LabelSchema:
+    return load_label_schema()
+
+
+@pytest.fixture(scope="module")
+def lexicon(schema):
+    return load_lexicon(schema=schema)
+
+
+@pytest.fixture(scope="module")
+def reference(reference_path, lexicon, schema) -> Article:
+    (article,) = read_articles([reference_path])
+    return prelabel(article, lexicon=lexicon, schema=schema)
+
+
+def test_prelabel_reference_finds_all_labels(reference, schema) -> None:
+    assert {u.label for u in reference.units} == set(schema.span_names)
+    assert reference.problems(schema) == []
+    assert reference.meta["prelabel"] == "rules"
+
+
+def test_prelabel_reference_units_are_exact_and_scored_below_one(reference) -> None:
+    data = reference.to_dict()
+    for unit in data["units"]:
+        assert reference.text[unit["start"] : unit["end"]] == unit["text"]
+        assert unit["text"] == unit["text"].strip()
+        assert 0 < unit["score"] < 1
+    assert [u["id"] for u in data["units"]] == [f"T{i}" for i in range(1, len(data["units"]) + 1)]
+
+
+def test_prelabel_reference_skips_title_byline_and_source(reference) -> None:
+    texts = [reference.unit_text(u) for u in reference.units]
+    assert not any(t.startswith(("A Caravan", "Publication:", "(Source:")) for t in texts)
+    assert min(u.start for u in reference.units) > reference.text.index("(Source: Sputnik News)")
+
+
+def test_prelabel_reference_relations_point_at_existing_units(reference, lexicon) -> None:
+    units = {u.id: u for u in reference.units}
+    assert reference.relations
+    for i, rel in enumerate(reference.relations, start=1):
+        assert rel.id == f"R{i}"
+        assert units[rel.head].label in lexicon.relation_head
+        assert units[rel.tail].label in lexicon.relation_tail
+        assert rel.label == lexicon.relation_label and 0 < rel.score < 1
+    heads = [r.head for r in reference.relations]
+    evidence = [u.id for u in reference.units if u.label in lexicon.relation_head]
+    assert sorted(heads) == sorted(evidence)  # each evidence unit supports exactly one unit
+
+
+def test_prelabel_leading_markers_are_trimmed(reference) -> None:
+    texts = [reference.unit_text(u) for u in reference.units]
+    assert any(t.startswith("this hardly sounds like a constructive response") for t in texts)
+    assert not any(t.startswith(("Thus,", "All in all,", "In other words,")) for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("weaker", "stronger"),
+    [
+        (
+            "The deal was signed in 2016 after long talks.",
+            "The minister said the deal was signed in 2016 (Japan Times, April 10).",
+        ),
+        (
+            "This may be a mistake for the region.",
+            "This may be a dangerous mistake that we must avoid.",
+        ),
+    ],
+)
+def test_prelabel_stronger_cues_score_higher(lexicon, weaker, stronger) -> None:
+    weak, strong = score_segment(weaker, lexicon), score_segment(stronger, lexicon)
+    assert weak is not None and strong is not None
+    assert strong[0] == weak[0] or strong[0] != lexicon.default_label
+    assert strong[1] > weak[1]
+
+
+def test_prelabel_evidence_links_to_claim_in_same_paragraph(lexicon) -> None:
+    text = (
+        "The government should scrap the new tax on bread.\n\n"
+        "Ministers have clearly misjudged the mood of the voters.\n"
+        "“Prices rose by 12 percent in March,” the statistics office said (Reuters, April 2)."
+    )
+    article = prelabel(Article(id="x", text=text), lexicon=lexicon)
+    by_text = {article.unit_text(u): u for u in article.units}
+    evidence = next(u for t, u in by_text.items() if t.startswith("“Prices"))
+    (relation,) = [r for r in article.relations if r.head == evidence.id]
+    assert article.unit_text(article.unit(relation.tail)).startswith("Ministers")
+
+
+def test_prelabel_labels_come_from_the_lexicon() -> None:
+    custom = LabelSchema.from_dict(
+        {"spans": {"Fact": {}, "Opinion": {}}, "relations": {"backs": {}}}
+    )
+    lexicon = lexicon_from_dict(
+        {
+            "default": {"label": "Opinion", "score": 0.2},
+            "groups": {"numbers": {"label": "Fact", "weight": 0.6, "regex": [r"\d+"]}},
+            "relations": {"label": "backs", "head": ["Fact"], "tail": ["Opinion"]},
+        }
+    )
+    text = "Taxes are far too high for everyone. They rose by 40 percent in ten years."
+    article = prelabel(Article(id="c", text=text), lexicon=lexicon, schema=custom)
+    assert [u.label for u in article.units] == ["Opinion", "Fact"]
+    assert [(r.head, r.tail, r.label) for r in article.relations] == [("T2", "T1", "backs")]
+    assert article.problems(custom) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (
+            {"groups": {"g": {"label": "Claim", "weight": 0.5, "regex": ["("]}}},
+            "bad regular expression",
+        ),
+        (
+            {"groups": {"g": {"label": "Claim", "weight": 1.5, "phrases": ["x"]}}},
+            "weight must be in",
+        ),
+        ({"groups": {"g": {"label": "Claim", "phrase": ["x"]}}}, "unknown key groups.g.phrase"),
+        ({"defaults": {}}, "unknown key 'defaults'"),
+        ({"groups": {"g": {"label": "Claim", "where": "end", "phrases": ["x"]}}}, "where must be"),
+    ],
+)
+def test_prelabel_lexicon_errors_name_the_bad_value(data, problem) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        lexicon_from_dict(data)
+
+
+def test_prelabel_lexicon_label_not_in_schema(schema) -> None:
+    lexicon = lexicon_from_dict({"default": {"label": "Opinion"}}, source="my-lexicon.yaml")
+    with pytest.raises(ConfigError, match=r"my-lexicon\.yaml: label 'Opinion' is not a span label"):
+        lexicon.check(schema)
