@@ -1,0 +1,207 @@
+"""The gold annotations in annotations/: Label Studio exports that argmine reads as Articles.
+
+Checks every export against the label schema and the boundary rules of
+annotations/GUIDELINES.md, the starter set's size and provenance, that the gold reference
+article lines up with what the readers produce for ../shared/articles, and that
+``argmine validate`` accepts every file (and rejects a corrupted copy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from argmine.cli import app
+from argmine.config import load_label_schema
+from argmine.document import Article, LabelSchema
+from argmine.readers import read_articles
+from argmine.studio.convert import from_ls_offset, load_export
+
+REPO = Path(__file__).resolve().parents[1]
+ANNOTATIONS = REPO / "annotations"
+EXPORTS = sorted(ANNOTATIONS.glob("*.json"))
+STARTER = ANNOTATIONS / "starter.json"
+REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
+# The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
+GOLD = [REFERENCE_EXPORT, STARTER]
+SAMPLE_META = {
+    "source": "argmine project-written sample data",
+    "author": "argmine team",
+    "license": "CC0-1.0",
+}
+# Leading discourse markers that GUIDELINES.md (section 2, rule 2) keeps out of a unit.
+EXCLUDED_MARKERS = (
+    "Thus",
+    "Indeed",
+    "But",
+    "And",
+    "Yet",
+    "However",
+    "Instead",
+    "Meanwhile",
+    "Nevertheless",
+    "Nonetheless",
+    "In other words",
+    "All in all",
+    "After all",
+    "Clearly",
+    "Illustratively",
+    "Notably",
+    "On the other hand",
+    "Even though",
+    "Although",
+    "Though",
+    "To be sure",
+)
+MARKER_RE = re.compile(rf"^(?:{'|'.join(re.escape(m) for m in EXCLUDED_MARKERS)})\b[ ,]")
+
+
+@pytest.fixture(scope="module")
+def schema() -> LabelSchema:
+    return load_label_schema(REPO / "configs" / "labels.yaml")
+
+
+def _load(path: Path, schema: LabelSchema) -> list[Article]:
+    return load_export(path, schema=schema, strict=True)
+
+
+@pytest.fixture(scope="module")
+def starter(schema) -> list[Article]:
+    return _load(STARTER, schema)
+
+
+def test_annotations_exports_exist() -> None:
+    assert REFERENCE_EXPORT in EXPORTS
+    assert STARTER in EXPORTS
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
+def test_annotations_export_loads_without_problems(path: Path, schema) -> None:
+    articles = _load(path, schema)  # strict: any repaired or dropped region raises
+    assert articles
+    for article in articles:
+        assert article.problems(schema) == [], article.id
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
+def test_annotations_export_region_texts_equal_slices(path: Path) -> None:
+    """Every stored region's text is exactly its slice of the task text (Label Studio side)."""
+    export = json.loads(path.read_text(encoding="utf-8"))
+    checked = 0
+    for task in export:
+        text = task["data"]["text"]
+        for annotation in task["annotations"]:
+            for result in annotation["result"]:
+                if result["type"] != "labels":
+                    continue
+                value = result["value"]
+                start = from_ls_offset(text, value["start"])
+                end = from_ls_offset(text, value["end"])
+                assert text[start:end] == value["text"], (task["data"]["id"], result["id"])
+                checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("path", GOLD, ids=lambda p: p.name)
+def test_annotations_units_follow_boundary_rules(path: Path, schema) -> None:
+    for article in _load(path, schema):
+        units = article.sorted_units()
+        for unit in units:
+            span = article.unit_text(unit)
+            where = f"{article.id} {unit.id} {span[:40]!r}"
+            assert span == span.strip(), f"surrounding whitespace: {where}"
+            assert "\n" not in span, f"crosses a line break: {where}"
+            assert not MARKER_RE.match(span), f"leading discourse marker: {where}"
+            assert span[-1] not in ",;:", f"trailing clause punctuation: {where}"
+        for first, second in pairwise(units):
+            assert first.end <= second.start, f"{article.id}: {first.id} overlaps {second.id}"
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
+def test_annotations_every_piece_has_all_labels_and_relations(path: Path, schema) -> None:
+    for article in _load(path, schema):
+        assert {u.label for u in article.units} == set(schema.span_names), article.id
+        assert article.relations, article.id
+        assert {r.label for r in article.relations} <= set(schema.relation_names)
+
+
+@pytest.mark.parametrize("path", GOLD, ids=lambda p: p.name)
+def test_annotations_gold_units_all_related(path: Path, schema) -> None:
+    """In the gold files every unit takes part in a relation, and attacks occur."""
+    articles = _load(path, schema)
+    for article in articles:
+        linked = {end for r in article.relations for end in (r.head, r.tail)}
+        unlinked = [u.id for u in article.units if u.id not in linked]
+        assert unlinked == [], f"{article.id}: units in no relation {unlinked}"
+    labels = Counter(r.label for a in articles for r in a.relations)
+    assert set(labels) == set(schema.relation_names), labels
+
+
+def test_annotations_ids_unique_across_files(schema) -> None:
+    ids = [a.id for path in EXPORTS for a in _load(path, schema)]
+    duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+    assert duplicates == []
+
+
+def test_annotations_starter_size_and_length(starter) -> None:
+    assert len(starter) >= 30
+    for article in starter:
+        words = len(article.text.split())
+        assert 150 <= words <= 500, f"{article.id}: {words} words"
+        assert re.fullmatch(r"sample-\d{3}-[a-z0-9-]+", article.id), article.id
+        assert article.title and article.text.startswith(article.title)
+
+
+def test_annotations_starter_marked_as_project_written(starter) -> None:
+    for article in starter:
+        meta = {k: v for k, v in article.meta.items() if k != "studio"}
+        for key, value in SAMPLE_META.items():
+            assert meta.get(key) == value, f"{article.id}: meta {key!r} is {meta.get(key)!r}"
+        assert isinstance(meta.get("topic"), str) and meta["topic"], article.id
+    topics = {a.meta["topic"] for a in starter}
+    assert len(topics) >= 10, f"only {len(topics)} topics: {sorted(topics)}"
+
+
+def test_annotations_reference_matches_the_article_as_read(reference_path, schema) -> None:
+    """The gold offsets refer to exactly the text the readers give for the reference article."""
+    (gold,) = _load(REFERENCE_EXPORT, schema)
+    (read,) = read_articles([reference_path])
+    assert gold.id == read.id
+    assert gold.text == read.text
+    assert gold.meta.get("source")
+    assert "project-written" not in str(gold.meta.get("source"))
+
+
+def test_annotations_guidelines_match_label_schema(schema) -> None:
+    """GUIDELINES.md quotes each label's description and hotkey from configs/labels.yaml."""
+    guidelines = " ".join((ANNOTATIONS / "GUIDELINES.md").read_text(encoding="utf-8").split())
+    for label in schema.span_labels:
+        assert f"**{label.name}**" in guidelines
+        assert " ".join(label.description.split()) in guidelines, label.name
+        assert f"`{label.hotkey}`" in guidelines, label.name
+    for relation in schema.relation_labels:
+        assert f"**{relation.name}**" in guidelines
+
+
+def test_annotations_validate_command_accepts_all_exports() -> None:
+    result = CliRunner().invoke(app, ["validate", "--quiet", *map(str, EXPORTS)])
+    assert result.exit_code == 0, result.output
+
+
+def test_annotations_validate_command_rejects_a_corrupted_copy(tmp_path) -> None:
+    export = json.loads(REFERENCE_EXPORT.read_text(encoding="utf-8"))
+    results = export[0]["annotations"][0]["result"]
+    span = next(r for r in results if r["type"] == "labels")
+    span["value"]["labels"] = ["NotALabel"]
+    relation = next(r for r in results if r["type"] == "relation")
+    relation["to_id"] = "no-such-region"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(export), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", "--quiet", str(broken)])
+    assert result.exit_code == 1
