@@ -288,11 +288,13 @@ class StudioClient:
         completed_by: int | None = None,
         lead_time: float | None = None,
         ground_truth: bool = False,
+        was_cancelled: bool = False,
     ) -> int:
         """Submit an annotation to a task (as the given user if the token may do that)."""
         payload: dict[str, Any] = {
             "result": [dict(r) for r in result],
             "ground_truth": ground_truth,
+            "was_cancelled": was_cancelled,
         }
         if completed_by is not None:
             payload["completed_by"] = completed_by
@@ -305,6 +307,29 @@ class StudioClient:
             json=payload,
         )
         return answer["id"]
+
+    def create_draft(self, task_id: int, result: Iterable[Mapping[str, Any]]) -> int:
+        """Save an unsubmitted draft on a task (as the token's user)."""
+        answer = self.request(
+            "POST",
+            f"/api/tasks/{task_id}/drafts",
+            what="saving a draft",
+            json={"result": [dict(r) for r in result], "lead_time": 1.0},
+        )
+        return answer["id"]
+
+    def validate_label_config(self, project_id: int, label_config: str) -> None:
+        """Ask the server to check a label config (StudioError with its answer if refused)."""
+        self.request(
+            "POST",
+            f"/api/projects/{project_id}/validate/",
+            what="validating the label config",
+            json={"label_config": label_config},
+        )
+
+    def label_config(self, project_id: int) -> str:
+        project = self._call(f"reading project {project_id}", self.sdk.projects.get, id=project_id)
+        return getattr(project, "label_config", None) or ""
 
     # -- export -------------------------------------------------------------------------------
     def export_snapshot(self, project_id: int, *, timeout: float = 300.0) -> list[dict[str, Any]]:
