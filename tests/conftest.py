@@ -60,6 +60,7 @@ def tiny_model(tmp_path_factory) -> Path:
     )
     train(config, force=True)
     return out
+
+
 # --- studio fixtures -------------------------------------------------------------------------
 from studio_server import studio_server  # noqa: E402, F401  (a real Label Studio per session)
-
