@@ -7,7 +7,9 @@ Scores (exact, and overlap >= 0.5 both ways; ``argmine.evaluate.span_scores``):
 (b) Webis-Editorials-16 (one official split, ``test`` by default), with the corpus mapping in
     ``../shared/corpora/README.md`` (assumption, common-ground -> Claim; anecdote, statistics,
     testimony -> Evidence; no-unit, other dropped). Webis has no Conclusion label, so predicted
-    Conclusions are scored as Claims there (``--webis-map``).
+    Conclusions are scored as Claims there (``--webis-map``). Webis units stop before
+    sentence-final punctuation, argmine's include it: predictions are scored both as they are
+    and with that punctuation dropped (the Webis convention).
 
 Each is compared with a trivial baseline: every segment labelled with the lexicon's default
 label. Tune the lexicon on ``--split train``/``dev``; report ``test``.
@@ -46,6 +48,21 @@ def _relabel(articles: list[Article], mapping: dict[str, str]) -> list[Article]:
         )
         for a in articles
     ]
+
+
+def _webis_boundaries(articles: list[Article]) -> list[Article]:
+    """Webis units stop before sentence-final punctuation; argmine units include it
+    (annotations/GUIDELINES.md). Convert predictions to the Webis convention at this edge."""
+    out = []
+    for article in articles:
+        units = []
+        for u in article.units:
+            end = u.end
+            while end > u.start + 1 and article.text[end - 1] in ".!?\u2026,;:":
+                end -= 1
+            units.append(ArgUnit(u.id, u.start, end, u.label, u.score))
+        out.append(article.with_annotations(units, article.relations))
+    return out
 
 
 def _all_default(articles: list[Article], label: str, config) -> list[Article]:
@@ -122,17 +139,21 @@ def run(args: argparse.Namespace) -> dict:
         seconds = time.perf_counter() - started
         pred = _relabel(pred, mapping)
         labels = [name for name in schema.span_names if name not in mapping]
-        scores = span_scores(gold, pred, labels=labels)
-        base = span_scores(gold, _all_default(gold, lexicon.default_label, config), labels=labels)
+        raw = span_scores(gold, pred, labels=labels)
+        scores = span_scores(gold, _webis_boundaries(pred), labels=labels)
+        base = _all_default(gold, lexicon.default_label, config)
+        base = span_scores(gold, _webis_boundaries(base), labels=labels)
         results["webis"] = {
             "split": args.split,
             "map": mapping,
             "rules": scores,
+            "rules_argmine_boundaries": raw,
             "all_default": base,
             "seconds": round(seconds, 2),
         }
         title = f"prelabel vs Webis-Editorials-16 {args.split} ({len(gold)} editorials)"
-        console.print(format_table(scores, title=title))
+        console.print(format_table(raw, title=f"{title}, argmine boundaries"))
+        console.print(format_table(scores, title=f"{title}, final punctuation dropped"))
         console.print(format_table(base, title=f"every segment {lexicon.default_label}"))
         console.print(f"{len(gold)} editorials pre-labelled in {seconds:.1f} s")
     else:
