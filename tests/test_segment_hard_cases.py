@@ -194,3 +194,16 @@ def test_segment_article_units_and_meta() -> None:
 def test_segment_config_errors_name_the_bad_value(data, problem) -> None:
     with pytest.raises(ConfigError, match=problem):
         config_from_dict(data)
+
+
+def test_segment_splitter_mismatch_is_warned_and_text_kept(monkeypatch, caplog) -> None:
+    # A sentence splitter that rewrites its input (pysbd with clean=True would) must not shift
+    # offsets: the segmenter warns and keeps the rest of the paragraph as one sentence.
+    import argmine.segment as seg
+
+    monkeypatch.setattr(seg, "_split_sentences", lambda chunk: ["First part.", "SECOND  part."])
+    text = "First part. Second part."
+    with caplog.at_level("WARNING", logger="argmine.segment"):
+        spans = segment(text, clause_markers=None)
+    assert [text[s:e] for s, e in spans] == ["First part.", "Second part."]
+    assert "sentence splitter changed the text" in caplog.text
