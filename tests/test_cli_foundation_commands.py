@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from argmine.cli import app
 from argmine.document import ArgRelation, ArgUnit, Article, dumps_article
+from argmine.readers import read_articles
 
 runner = CliRunner()
 
@@ -207,7 +208,13 @@ def test_cli_foundation_no_clauses_gives_fewer_units(reference_path) -> None:
 
 def test_cli_foundation_output_is_jsonl_lines(tmp_path, reference_path) -> None:
     out = tmp_path / "seg.jsonl"
-    assert run("segment", reference_path, reference_path.parent, "-o", out).exit_code == 1  # dup id
-    assert not out.exists()
-    assert run("segment", reference_path, "-o", out).exit_code == 0
-    assert Path(out).read_text(encoding="utf-8").count("\n") == 1
+    (tmp_path / "in").mkdir()
+    twin = tmp_path / "in" / reference_path.name
+    twin.write_text("Another article with the same file name.", encoding="utf-8")
+    failed = run("segment", reference_path, twin, "-o", out)
+    assert failed.exit_code == 1 and "duplicate article id 'caravan-to-nowhere'" in failed.stderr
+    assert not out.exists()  # nothing half-written
+    # The same file named twice (directly and through its directory) is read once.
+    assert run("segment", reference_path, reference_path.parent, "-o", out).exit_code == 0
+    expected = len(read_articles([reference_path.parent]))
+    assert Path(out).read_text(encoding="utf-8").count("\n") == expected

@@ -177,7 +177,8 @@ def _read_stdin(stream: IO[bytes] | IO[str]) -> Iterator[Article]:
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[str | Path]:
     """Files in reading order: directories recursively (supported suffixes, sorted), globs
-    sorted, ``-`` kept; a missing path or an empty glob is an :class:`InputError`."""
+    sorted, ``-`` kept; a missing path or an empty glob is an :class:`InputError`. A file
+    named twice (``a.txt`` and a directory holding it) is read once."""
     out: list[str | Path] = []
     for item in inputs:
         name = str(item)
@@ -206,7 +207,16 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[str | Path]:
             out.extend(files)
         else:
             raise InputError(name, "no such file or directory")
-    return out
+    seen: set[Path] = set()
+    unique: list[str | Path] = []
+    for item in out:
+        if item != STDIN:
+            key = Path(item).resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+        unique.append(item)
+    return unique
 
 
 def iter_articles(
