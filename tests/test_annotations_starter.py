@@ -205,3 +205,20 @@ def test_annotations_validate_command_rejects_a_corrupted_copy(tmp_path) -> None
     broken.write_text(json.dumps(export), encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", "--quiet", str(broken)])
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("path", GOLD, ids=lambda p: p.name)
+def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
+    """The unit and relation counts GUIDELINES.md gives for each gold file are the real ones."""
+    guidelines = (ANNOTATIONS / "GUIDELINES.md").read_text(encoding="utf-8")
+    row = next(line for line in guidelines.splitlines() if line.startswith(f"| `{path.name}`"))
+    articles = _load(path, schema)
+    units = Counter(u.label for a in articles for u in a.units)
+    relations = Counter(r.label for a in articles for r in a.relations)
+    spans = ", ".join(f"{units[name]} {name}" for name in schema.span_names)
+    rels = ", ".join(f"{relations[name]} {name}" for name in schema.relation_names)
+    assert f"{sum(units.values())} units ({spans})" in row
+    assert f"{sum(relations.values())} relations ({rels})" in row
+    if path == STARTER:
+        assert f"{len(articles)} short commentary pieces" in row
+        assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
