@@ -63,4 +63,4 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 # --- studio fixtures -------------------------------------------------------------------------
-from studio_server import studio_server  # noqa: E402, F401  (a real Label Studio per session)
+from studio_server import studio_server, studio_server_home  # noqa: E402, F401

@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A running Label Studio with the ``argmine`` project: a ServerInfo (url, token, ...)."""
+def studio_server_home(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The StudioHome of :func:`studio_server`: a fresh temp dir, the repository's venv linked."""
     from argmine.errors import StudioError
-    from argmine.studio.server import StudioHome, free_port, install, start, stop
+    from argmine.studio.server import StudioHome, install
 
     shared = StudioHome(REPO / ".argmine")
     try:
@@ -30,7 +30,15 @@ def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         pytest.skip(f"Label Studio venv {shared.venv} is missing and cannot be installed: {exc}")
     root = tmp_path_factory.mktemp("studio-home")
     (root / "studio-venv").symlink_to(shared.venv.resolve(), target_is_directory=True)
-    home = StudioHome(root)
+    return StudioHome(root)
+
+
+@pytest.fixture(scope="session")
+def studio_server(studio_server_home) -> Iterator[object]:
+    """A running Label Studio with the ``argmine`` project: a ServerInfo (url, token, ...)."""
+    from argmine.studio.server import free_port, start, stop
+
+    home = studio_server_home
     info = start(home, port=free_port(), install_missing=False, timeout=900)
     try:
         yield info
