@@ -233,6 +233,80 @@ def validate_cmd(
 
 
 # --- training commands (convert, train, evaluate) ------------------------------------------
+CORPUS_FORMATS = ("jsonl", "labelstudio", "brat", "microtexts", "webis")
+
+
+@app.command("convert")
+def convert_cmd(
+    fmt: Annotated[str, typer.Argument(help=f"Corpus format: {', '.join(CORPUS_FORMATS)}.")],
+    path: Annotated[Path, typer.Argument(help="Corpus file or folder.")],
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="YAML map source label -> schema label (null drops)."),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="Webis official split: train, dev or test.")
+    ] = None,
+) -> None:
+    """Convert a corpus (brat, microtexts, Webis, Label Studio export) to argmine JSONL."""
+    if fmt not in CORPUS_FORMATS:
+        raise fail(f"unknown format {fmt!r} (expected {', '.join(CORPUS_FORMATS)})")
+    if split is not None and (fmt != "webis" or split not in ("train", "dev", "test")):
+        raise fail(f"--split {split!r}: only train, dev or test, and only for webis")
+    from argmine.corpora import corpus_lines, load_label_map
+
+    mapping = load_label_map(labels) if labels is not None else None
+    try:
+        count = emit_lines(
+            corpus_lines(fmt, path, labels=mapping, split=split), output=output, force=force
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"ok: {count} articles", markup=False, highlight=False)
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Argument(help="Run config YAML (configs/*.yaml).")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: key.path=value (repeatable)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint after a kill.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output directory.")
+    ] = False,
+) -> None:
+    """Fine-tune a token tagger from a run config into its output directory."""
+    if resume and force:
+        raise fail("--resume and --force exclude each other")
+    from argmine.config import load_run_config
+
+    cfg = load_run_config(config, overrides=overrides or [])
+    from argmine.train import train_cv
+
+    try:
+        result = train_cv(cfg, resume=resume, force=force)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    metrics = result.metrics
+    if "folds" in metrics:
+        summary = (
+            f"{metrics['folds']} folds, mean test overlap F1 {metrics['overlap_micro_f1']:.3f} "
+            f"(macro {metrics['overlap_macro_f1']:.3f})"
+        )
+    else:
+        split = "test" if "test" in metrics else "dev"
+        summary = f"{split} overlap F1 {metrics[split]['overlap']['micro']['f1']:.3f}"
+    err.print(
+        f"ok: {result.output_dir} in {result.seconds:.0f} s; {summary}",
+        markup=False,
+        highlight=False,
+    )
 
 
 # --- tagging commands (tag) -----------------------------------------------------------------

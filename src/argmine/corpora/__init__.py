@@ -19,12 +19,19 @@ webis          the Webis-Editorials-16 folder (units JSONL, else the XMI) or eit
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from argmine.document import Article
 
-__all__ = ["DEFAULT_LABELS", "FORMATS", "apply_label_map", "load_corpus"]
+__all__ = [
+    "DEFAULT_LABELS",
+    "FORMATS",
+    "apply_label_map",
+    "corpus_lines",
+    "load_corpus",
+    "load_label_map",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +158,31 @@ def load_corpus(
         raise InputError(source, f"no {fmt} documents found")
     mapping = labels if labels is not None else DEFAULT_LABELS[fmt]
     return apply_label_map(articles, mapping, source=str(source))
+
+
+def load_label_map(path: str | Path) -> dict[str, str | None]:
+    """A YAML mapping ``source label: schema label`` (``null`` drops the label)."""
+    from argmine.config import load_yaml
+    from argmine.errors import ConfigError
+
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(path, "a label map must be a non-empty mapping of source: schema label")
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(path, f"{key}: must map to a label name or null, got {value!r}")
+    return {str(k): v for k, v in data.items()}
+
+
+def corpus_lines(
+    fmt: str,
+    path: str | Path,
+    *,
+    labels: Mapping[str, str | None] | None = None,
+    split: str | None = None,
+) -> Iterator[str]:
+    """The corpus as argmine JSONL lines (for ``argmine convert``)."""
+    from argmine.document import dumps_article
+
+    for article in load_corpus(fmt, path, labels=labels, split=split):
+        yield dumps_article(article)
