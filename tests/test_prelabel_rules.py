@@ -143,3 +143,16 @@ def test_prelabel_lexicon_label_not_in_schema(schema) -> None:
     lexicon = lexicon_from_dict({"default": {"label": "Opinion"}}, source="my-lexicon.yaml")
     with pytest.raises(ConfigError, match=r"my-lexicon\.yaml: label 'Opinion' is not a span label"):
         lexicon.check(schema)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Taxes Are Not Theft. They Are Rent.\n\nThe council should tax empty homes.",
+        "# Taxes Are Not Theft. They Are Rent.\n\nThe council should tax empty homes.",
+    ],
+)
+def test_prelabel_title_of_several_sentences_gets_no_unit(lexicon, text) -> None:
+    article = Article(id="t", text=text, title="Taxes Are Not Theft. They Are Rent.")
+    out = prelabel(article, lexicon=lexicon)
+    assert [out.unit_text(u) for u in out.units] == ["The council should tax empty homes."]

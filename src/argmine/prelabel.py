@@ -307,6 +307,18 @@ def _link(units: list[ArgUnit], paragraphs: list[int], lexicon: Lexicon) -> list
     return relations
 
 
+def _title_span(article: Article) -> tuple[int, int] | None:
+    """Where the title sits in the text, when the text starts with it (HTML and .txt headers),
+    so that a title of several sentences gets no unit either."""
+    title = article.title.strip()
+    if not title:
+        return None
+    found = article.text.find(title, 0, len(title) + 200)
+    if found < 0 or article.text[:found].strip(" \t\r\n#"):
+        return None
+    return found, found + len(title)
+
+
 def prelabel(
     article: Article,
     *,
@@ -325,10 +337,11 @@ def prelabel(
         lexicon.check(schema)
     units: list[ArgUnit] = []
     paragraphs: list[int] = []
+    title = _title_span(article)
     for seg in segments(article.text, config=segmenter):
         if seg.kind == "header" and lexicon.skip_headers:
             continue
-        if article.title and article.text[seg.start : seg.end].strip() == article.title.strip():
+        if title is not None and title[0] <= seg.start and seg.end <= title[1]:
             continue
         found = score_segment(article.text[seg.start : seg.end], lexicon)
         if found is None:
