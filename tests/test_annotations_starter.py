@@ -227,3 +227,14 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
+
+
+def test_annotations_guidelines_worked_examples_are_gold_units(schema) -> None:
+    """Every [bracketed] unit in the worked examples is a unit of the gold reference."""
+    (gold,) = _load(REFERENCE_EXPORT, schema)
+    units = {gold.unit_text(u) for u in gold.units}
+    text = (ANNOTATIONS / "GUIDELINES.md").read_text(encoding="utf-8")
+    section = text[text.index("## 4. Worked examples") : text.index("## 5. Hard cases")]
+    quoted = [q for q in re.findall(r"\[([^\]]+)\]", " ".join(section.split())) if q != "..."]
+    assert len(quoted) >= 10
+    assert [q for q in quoted if q not in units] == []
