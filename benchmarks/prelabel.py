@@ -3,7 +3,8 @@
 Scores (exact, and overlap >= 0.5 both ways; ``argmine.evaluate.span_scores``):
 
 (a) the hand-annotated reference article (``annotations/caravan-to-nowhere.json``, a Label
-    Studio export), on all schema span labels;
+    Studio export), on all schema span labels, plus relation F1; the same for the
+    project-written starter set (``annotations/starter.json``);
 (b) Webis-Editorials-16 (one official split, ``test`` by default), with the corpus mapping in
     ``../shared/corpora/README.md`` (assumption, common-ground -> Claim; anecdote, statistics,
     testimony -> Evidence; no-unit, other dropped). Webis has no Conclusion label, so predicted
@@ -30,7 +31,7 @@ from rich.console import Console
 
 from argmine.config import load_label_schema
 from argmine.document import ArgUnit, Article
-from argmine.evaluate import format_table, span_scores
+from argmine.evaluate import format_table, relation_scores, span_scores
 from argmine.prelabel import load_lexicon, prelabel
 from argmine.segment import load_segmenter_config, segments
 
@@ -115,20 +116,32 @@ def run(args: argparse.Namespace) -> dict:
     console = Console()
     results: dict = {}
 
-    gold_path = Path(args.gold)
-    if gold_path.exists():
+    for key, path in (("reference", Path(args.gold)), ("starter", Path(args.starter))):
+        if not path.exists():
+            console.print(f"[yellow]skipped {key}: {path} not found[/]")
+            continue
         from argmine.studio.convert import load_export
 
-        gold = load_export(gold_path, schema=schema)
+        gold = load_export(path, schema=schema)
         pred = [prelabel(_strip(a), lexicon=lexicon, segmenter=config) for a in gold]
         labels = list(schema.span_names)
         scores = span_scores(gold, pred, labels=labels)
         base = span_scores(gold, _all_default(gold, lexicon.default_label, config), labels=labels)
-        results["reference"] = {"rules": scores, "all_default": base, "gold": str(gold_path)}
-        console.print(format_table(scores, title=f"prelabel vs {gold_path.name}"))
+        relations = relation_scores(gold, pred, labels=list(schema.relation_names))
+        results[key] = {
+            "rules": scores,
+            "all_default": base,
+            "relations": relations,
+            "gold": str(path),
+        }
+        name = f"{path.name} ({len(gold)} articles)"
+        console.print(format_table(scores, title=f"prelabel vs {name}"))
         console.print(format_table(base, title=f"every segment {lexicon.default_label}"))
-    else:
-        console.print(f"[yellow]skipped the reference article: {gold_path} not found[/]")
+        rel = relations["micro"]
+        console.print(
+            f"relations (head and tail overlap-matched, same label): P {rel['precision']:.3f} "
+            f"R {rel['recall']:.3f} F1 {rel['f1']:.3f}"
+        )
 
     corpora = Path(args.corpora)
     if (corpora / "webis-editorials-16").is_dir():
@@ -166,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gold", default=str(REPO / "annotations" / "caravan-to-nowhere.json"))
     parser.add_argument(
         "--corpora", default=os.environ.get("ARGMINE_CORPORA", str(REPO.parent / "shared/corpora"))
+    )
+    parser.add_argument(
+        "--starter", default=str(REPO / "annotations" / "starter.json"), help="project-written set"
     )
     parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
     parser.add_argument("--webis-map", nargs="*", default=["Conclusion=Claim"])

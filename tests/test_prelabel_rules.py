@@ -51,14 +51,19 @@ def test_prelabel_reference_skips_title_byline_and_source(reference) -> None:
 def test_prelabel_reference_relations_point_at_existing_units(reference, lexicon) -> None:
     units = {u.id: u for u in reference.units}
     assert reference.relations
+    pairs = set()
     for i, rel in enumerate(reference.relations, start=1):
         assert rel.id == f"R{i}"
-        assert units[rel.head].label in lexicon.relation_head
-        assert units[rel.tail].label in lexicon.relation_tail
+        assert any(
+            units[rel.head].label in rule.head and units[rel.tail].label in rule.tail
+            for rule in lexicon.relation_rules
+        )
         assert rel.label == lexicon.relation_label and 0 < rel.score < 1
-    heads = [r.head for r in reference.relations]
-    evidence = [u.id for u in reference.units if u.label in lexicon.relation_head]
-    assert sorted(heads) == sorted(evidence)  # each evidence unit supports exactly one unit
+        assert (rel.head, rel.tail) not in pairs and (rel.tail, rel.head) not in pairs
+        pairs.add((rel.head, rel.tail))
+    # Every unit that can be a head (Evidence, Claim) supports something.
+    heads = {r.head for r in reference.relations}
+    assert {u.id for u in reference.units if u.label in lexicon.relation_heads} == heads
 
 
 def test_prelabel_leading_markers_are_trimmed(reference) -> None:
@@ -108,7 +113,7 @@ def test_prelabel_labels_come_from_the_lexicon() -> None:
         {
             "default": {"label": "Opinion", "score": 0.2},
             "groups": {"numbers": {"label": "Fact", "weight": 0.6, "regex": [r"\d+"]}},
-            "relations": {"label": "backs", "head": ["Fact"], "tail": ["Opinion"]},
+            "relations": {"label": "backs", "rules": [{"head": ["Fact"], "tail": ["Opinion"]}]},
         }
     )
     text = "Taxes are far too high for everyone. They rose by 40 percent in ten years."
@@ -132,6 +137,11 @@ def test_prelabel_labels_come_from_the_lexicon() -> None:
         ({"groups": {"g": {"label": "Claim", "phrase": ["x"]}}}, "unknown key groups.g.phrase"),
         ({"defaults": {}}, "unknown key 'defaults'"),
         ({"groups": {"g": {"label": "Claim", "where": "end", "phrases": ["x"]}}}, "where must be"),
+        ({"relations": {"label": "supports", "head": ["Evidence"]}}, "unknown key 'head'"),
+        (
+            {"relations": {"label": "supports", "rules": [{"head": ["Evidence"], "tail": []}]}},
+            "needs head and tail",
+        ),
     ],
 )
 def test_prelabel_lexicon_errors_name_the_bad_value(data, problem) -> None:
@@ -156,3 +166,17 @@ def test_prelabel_title_of_several_sentences_gets_no_unit(lexicon, text) -> None
     article = Article(id="t", text=text, title="Taxes Are Not Theft. They Are Rent.")
     out = prelabel(article, lexicon=lexicon)
     assert [out.unit_text(u) for u in out.units] == ["The council should tax empty homes."]
+
+
+def test_prelabel_last_segment_cue_and_claim_to_conclusion(lexicon) -> None:
+    text = (
+        "The city should build more housing near the new station.\n\n"
+        "Rents rose by 18 percent last year (City Herald, May 2).\n\n"
+        "Building near the station is the cheapest way to keep the city affordable."
+    )
+    article = prelabel(Article(id="h", text=text), lexicon=lexicon)
+    labels = [u.label for u in article.units]
+    assert labels == ["Claim", "Evidence", "Conclusion"]
+    assert [(r.head, r.tail) for r in article.relations] == [("T1", "T3"), ("T2", "T1")]
+    # Without the position cue the last sentence is a plain Claim.
+    assert score_segment(article.unit_text(article.units[2]), lexicon)[0] == "Claim"

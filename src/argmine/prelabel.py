@@ -28,6 +28,7 @@ from argmine.segment import SegmenterConfig, segments
 __all__ = [
     "CueGroup",
     "Lexicon",
+    "RelationRule",
     "load_lexicon",
     "prelabel",
     "prelabel_articles",
@@ -41,6 +42,7 @@ DEFAULT_LEXICON = "configs/lexicon.yaml"
 PRELABEL_META = "rules"
 _WORD = re.compile(r"\w+(?:[-'\u2019]\w+)*")
 _LEAD = r"^\W*(?:(?:and|but|so|yet|or)\W+)?"
+WHERE = ("anywhere", "start", "last")
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,42 @@ class CueGroup:
     label: str
     weight: float
     patterns: tuple[re.Pattern[str], ...]
+    where: str = "anywhere"  # "anywhere", "start" (of the segment) or "last" (of the article)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.weight < 1.0:
             raise ValueError(
                 f"cue group {self.name}: weight must be in (0, 1), got {self.weight!r}"
             )
+        if self.where not in WHERE:
+            raise ValueError(
+                f"cue group {self.name}: where must be one of {', '.join(WHERE)}, "
+                f"got {self.where!r}"
+            )
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, *, last: bool = False) -> bool:
+        if self.where == "last":
+            return last and (not self.patterns or any(p.search(text) for p in self.patterns))
         return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class RelationRule:
+    """Each unit labelled in ``head`` gets a relation to the nearest unit labelled in ``tail``:
+    in the same paragraph first, else the nearest one ``prefer``-ed ("before" or "after"),
+    else the nearest on the other side."""
+
+    head: tuple[str, ...]
+    tail: tuple[str, ...]
+    prefer: str = "before"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head", tuple(self.head))
+        object.__setattr__(self, "tail", tuple(self.tail))
+        if not self.head or not self.tail:
+            raise ValueError("a relation rule needs head and tail labels")
+        if self.prefer not in ("before", "after"):
+            raise ValueError(f"relation rule: prefer must be before or after, got {self.prefer!r}")
 
 
 @dataclass(frozen=True)
@@ -74,8 +103,7 @@ class Lexicon:
     min_words: int = 4
     max_score: float = 0.95
     relation_label: str | None = None
-    relation_head: tuple[str, ...] = ()
-    relation_tail: tuple[str, ...] = ()
+    relation_rules: tuple[RelationRule, ...] = ()
     trim_leading: re.Pattern[str] | None = None
     source: str = field(default="", compare=False)
 
@@ -90,8 +118,13 @@ class Lexicon:
         labels = [g.label for g in self.groups]
         if self.default_label:
             labels.append(self.default_label)
-        labels += [*self.relation_head, *self.relation_tail]
+        for rule in self.relation_rules:
+            labels += [*rule.head, *rule.tail]
         return tuple(dict.fromkeys(labels))
+
+    @property
+    def relation_heads(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(h for r in self.relation_rules for h in r.head))
 
     def check(self, schema: LabelSchema) -> Lexicon:
         """Raise :class:`ConfigError` if a label is not in ``schema``."""
@@ -189,8 +222,8 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
         if not body.get("label"):
             raise bad(f"groups.{name}: no label")
         where = body.get("where", "anywhere")
-        if where not in ("start", "anywhere"):
-            raise bad(f"groups.{name}.where must be 'start' or 'anywhere', got {where!r}")
+        if where not in WHERE:
+            raise bad(f"groups.{name}.where must be one of {', '.join(WHERE)}, got {where!r}")
         patterns = []
         phrases = body.get("phrases") or []
         if phrases:
@@ -200,12 +233,16 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
             if where == "start":
                 pattern = re.compile(_LEAD + f"(?:{pattern.pattern})", pattern.flags)
             patterns.append(pattern)
-        if not patterns:
+        if not patterns and where != "last":
             raise bad(f"groups.{name}: no phrases or regex")
         try:
             groups.append(
                 CueGroup(
-                    str(name), str(body["label"]), float(body.get("weight", 0.5)), tuple(patterns)
+                    str(name),
+                    str(body["label"]),
+                    float(body.get("weight", 0.5)),
+                    tuple(patterns),
+                    where,
                 )
             )
         except (TypeError, ValueError) as exc:
@@ -214,11 +251,23 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
     relations = data.get("relations") or {}
     if not isinstance(default, Mapping) or not isinstance(relations, Mapping):
         raise bad("default and relations must be mappings")
-    extra = sorted(set(default) - {"label", "score"}) + sorted(
-        set(relations) - {"label", "head", "tail"}
-    )
+    extra = sorted(set(default) - {"label", "score"}) + sorted(set(relations) - {"label", "rules"})
     if extra:
         raise bad(f"unknown key {extra[0]!r} in default/relations")
+    rules = []
+    for i, rule in enumerate(relations.get("rules") or []):
+        if not isinstance(rule, Mapping) or set(rule) - {"head", "tail", "prefer"}:
+            raise bad(f"relations.rules[{i}] must be a mapping with head, tail and prefer")
+        try:
+            rules.append(
+                RelationRule(
+                    tuple(rule.get("head") or ()),
+                    tuple(rule.get("tail") or ()),
+                    rule.get("prefer", "before"),
+                )
+            )
+        except ValueError as exc:
+            raise bad(f"relations.rules[{i}]: {exc}") from None
     try:
         return Lexicon(
             groups=tuple(groups),
@@ -229,8 +278,7 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
             min_words=int(data.get("min_words", 4)),
             max_score=float(data.get("max_score", 0.95)),
             relation_label=relations.get("label") or None,
-            relation_head=tuple(relations.get("head") or ()),
-            relation_tail=tuple(relations.get("tail") or ()),
+            relation_rules=tuple(rules),
             trim_leading=_trim_pattern(data.get("trim_leading") or ()),
             source=source,
         )
@@ -248,8 +296,11 @@ def load_lexicon(
     return lexicon.check(schema) if schema is not None else lexicon
 
 
-def score_segment(text: str, lexicon: Lexicon) -> tuple[str, float, list[str]] | None:
-    """``(label, score, matched cue groups)`` for one segment, or ``None`` for no unit."""
+def score_segment(
+    text: str, lexicon: Lexicon, *, last: bool = False
+) -> tuple[str, float, list[str]] | None:
+    """``(label, score, matched cue groups)`` for one segment, or ``None`` for no unit;
+    ``last`` says that it is the article's last argumentative segment."""
     if len(_WORD.findall(text)) < lexicon.min_words:
         return None
     if any(p.search(text) for p in lexicon.skip):
@@ -257,7 +308,7 @@ def score_segment(text: str, lexicon: Lexicon) -> tuple[str, float, list[str]] |
     misses: dict[str, float] = {}
     matched: list[str] = []
     for group in lexicon.groups:
-        if group.matches(text):
+        if group.matches(text, last=last):
             matched.append(group.name)
             misses[group.label] = misses.get(group.label, 1.0) * (1.0 - group.weight)
     if lexicon.default_label:
@@ -274,36 +325,45 @@ def score_segment(text: str, lexicon: Lexicon) -> tuple[str, float, list[str]] |
     return label, round(score, 3), matched
 
 
+def _nearest(i: int, candidates: list[int], paragraphs: list[int], prefer: str):
+    """(index, factor): same paragraph first, then the preferred side, then the other."""
+    same = [j for j in candidates if paragraphs[j] == paragraphs[i]]
+    before = [j for j in candidates if j < i]
+    after = [j for j in candidates if j > i]
+    if same:
+        return min(same, key=lambda j: (abs(j - i), (j > i) == (prefer == "before"))), 0.9
+    first, second = (before, after) if prefer == "before" else (after, before)
+    if first:
+        return (first[-1] if prefer == "before" else first[0]), 0.6
+    if second:
+        return (second[0] if prefer == "before" else second[-1]), 0.5
+    return None, 0.0
+
+
 def _link(units: list[ArgUnit], paragraphs: list[int], lexicon: Lexicon) -> list[ArgRelation]:
     if not lexicon.relation_label:
         return []
     relations: list[ArgRelation] = []
-    tails = [i for i, u in enumerate(units) if u.label in lexicon.relation_tail]
+    seen: set[tuple[int, int]] = set()
     for i, unit in enumerate(units):
-        if unit.label not in lexicon.relation_head:
-            continue
-        candidates = [j for j in tails if j != i]
-        if not candidates:
-            continue
-        same = [j for j in candidates if paragraphs[j] == paragraphs[i]]
-        before = [j for j in candidates if j < i]
-        if same:
-            target = min(same, key=lambda j: (abs(j - i), j > i))
-            factor = 0.9
-        elif before:
-            target, factor = before[-1], 0.6
-        else:
-            target, factor = candidates[0], 0.5
-        score = round(min(unit.score or 0.0, units[target].score or 0.0) * factor, 3)
-        relations.append(
-            ArgRelation(
-                f"R{len(relations) + 1}",
-                head=unit.id,
-                tail=units[target].id,
-                label=lexicon.relation_label,
-                score=score,
+        for rule in lexicon.relation_rules:
+            if unit.label not in rule.head:
+                continue
+            tails = [j for j, u in enumerate(units) if u.label in rule.tail and j != i]
+            target, factor = _nearest(i, tails, paragraphs, rule.prefer)
+            if target is None or (i, target) in seen or (target, i) in seen:
+                continue
+            seen.add((i, target))
+            score = round(min(unit.score or 0.0, units[target].score or 0.0) * factor, 3)
+            relations.append(
+                ArgRelation(
+                    f"R{len(relations) + 1}",
+                    head=unit.id,
+                    tail=units[target].id,
+                    label=lexicon.relation_label,
+                    score=score,
+                )
             )
-        )
     return relations
 
 
@@ -335,18 +395,22 @@ def prelabel(
         lexicon = load_lexicon(DEFAULT_LEXICON)
     if schema is not None:
         lexicon.check(schema)
-    units: list[ArgUnit] = []
-    paragraphs: list[int] = []
     title = _title_span(article)
+    scored = []
     for seg in segments(article.text, config=segmenter):
         if seg.kind == "header" and lexicon.skip_headers:
             continue
         if title is not None and title[0] <= seg.start and seg.end <= title[1]:
             continue
         found = score_segment(article.text[seg.start : seg.end], lexicon)
-        if found is None:
-            continue
-        label, score, _ = found
+        if found is not None:
+            scored.append((seg, found))
+    if scored:  # position cues ("where: last") see the article's last argumentative segment
+        seg = scored[-1][0]
+        scored[-1] = (seg, score_segment(article.text[seg.start : seg.end], lexicon, last=True))
+    units: list[ArgUnit] = []
+    paragraphs: list[int] = []
+    for seg, (label, score, _) in scored:
         start, end = trim_unit(article.text, seg.start, seg.end, lexicon)
         units.append(ArgUnit(f"T{len(units) + 1}", start, end, label, score))
         paragraphs.append(seg.paragraph)
