@@ -62,5 +62,8 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
+# --- studio-ui fixtures ----------------------------------------------------------------------
+from studio_browser import chromium, ls_page  # noqa: E402, F401  (headless Chromium, logged in)
+
 # --- studio fixtures -------------------------------------------------------------------------
 from studio_server import studio_server, studio_server_home  # noqa: E402, F401

@@ -49,7 +49,7 @@ def test_studio_labelconfig_shows_title_and_source_above_the_text(schema):
     root = ET.fromstring(label_config(schema))
     tags = [el.tag for el in root]
     headers = [el.get("value") for el in root.findall("Header")]
-    assert headers == ["$title", "$source"]
+    assert headers == ["$title", "$meta.source"]
     text = root.find("Text")
     assert text is not None
     assert (text.get("name"), text.get("value")) == (TO_NAME, "$text")
@@ -62,3 +62,21 @@ def test_studio_labelconfig_without_relations_has_no_relations_tag():
     root = ET.fromstring(label_config(schema))
     assert root.find("Relations") is None
     assert [el.get("value") for el in root.findall("Labels/Label")] == ["Claim"]
+
+
+@pytest.mark.slow
+@pytest.mark.studio
+def test_studio_labelconfig_real_server_accepts_it(studio_server, schema, request):
+    from argmine.errors import StudioError
+    from argmine.studio.client import StudioClient
+
+    client = StudioClient(studio_server.connection)
+    config = label_config(schema)
+    title = f"labelconfig-{request.node.callspec.id}"
+    project_id, _ = client.ensure_project(title, config)
+    client.validate_label_config(project_id, config)
+    assert client.label_config(project_id).strip() == config.strip()
+    # The server does check: a Labels control pointing at no object is refused.
+    broken = config.replace(f'toName="{TO_NAME}"', 'toName="nowhere"')
+    with pytest.raises(StudioError):
+        client.validate_label_config(project_id, broken)

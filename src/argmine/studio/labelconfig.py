@@ -8,8 +8,9 @@ relation label, and the ``Text`` object the spans are drawn on. The XML is built
 
 Names the rest of :mod:`argmine.studio` relies on (task data keys and result names):
 
-- ``$text``, ``$title``, ``$source``: task ``data`` fields written by
-  :func:`argmine.studio.convert.article_to_task`;
+- ``$text``, ``$title``, ``$meta.source``: task ``data`` fields written by
+  :func:`argmine.studio.convert.article_to_task` (``$source`` cannot be shown: Label Studio's
+  frontend reserves that name for the whole task);
 - ``label`` (the ``Labels`` control, ``from_name`` of span results) and ``text`` (the ``Text``
   object, ``to_name``).
 
@@ -28,10 +29,11 @@ import xml.etree.ElementTree as ET
 
 from argmine.document import LabelSchema
 
-__all__ = ["FROM_NAME", "TO_NAME", "label_config"]
+__all__ = ["FROM_NAME", "SOURCE_VALUE", "TO_NAME", "label_config"]
 
 FROM_NAME = "label"
 TO_NAME = "text"
+SOURCE_VALUE = "$meta.source"
 
 # Keep whitespace (CRLF, tabs, runs of spaces) as it is in the text, so what the annotator sees
 # lines up with the offsets; wrap long lines.
@@ -43,7 +45,9 @@ def label_config(schema: LabelSchema) -> str:
     view = ET.Element("View")
     ET.SubElement(view, "Style").text = _STYLE
     ET.SubElement(view, "Header", {"value": "$title", "size": "3"})
-    ET.SubElement(view, "Header", {"value": "$source", "size": "6", "underline": "false"})
+    # Not "$source": Label Studio's frontend resolves that name to the whole task as JSON
+    # (measured, 1.23.2), so the source is read from the task's meta.
+    ET.SubElement(view, "Header", {"value": SOURCE_VALUE, "size": "6", "underline": "false"})
     labels = ET.SubElement(
         view, "Labels", {"name": FROM_NAME, "toName": TO_NAME, "showInline": "true"}
     )
