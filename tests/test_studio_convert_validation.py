@@ -229,3 +229,22 @@ def test_studio_convert_load_export_strict_is_input_error(tmp_path):
     assert load_export(path)[0].units[0].label == "Rebuttal"  # no schema: any label
     with pytest.raises(InputError, match="unknown label 'Rebuttal'"):
         load_export(path, schema=SCHEMA, strict=True)
+
+
+@pytest.mark.parametrize(("ls_start", "ls_end"), [(6, 12), (2, 8), (9, 15)])
+def test_studio_convert_repair_finds_ui_saved_line_breaks(ls_start, ls_end, caplog):
+    """The UI saves a CR or LF in region text as backslash + n; repair still finds the span."""
+    text = "Hi. It is.\r\nSo it goes.\nEnd."
+    result = {
+        "id": "c1",
+        "type": "labels",
+        "from_name": "label",
+        "to_name": "text",
+        "value": {"start": ls_start, "end": ls_end, "text": "is.\\n\\nSo", "labels": ["Claim"]},
+    }
+    task = {"id": 1, "data": {"id": "t", "text": text}, "annotations": [{"result": [result]}]}
+    report = ImportReport()
+    (article,) = export_to_articles([task], schema=SCHEMA, report=report)
+    assert [(u.start, u.end) for u in article.units] == [(7, 14)]
+    assert article.unit_text(article.units[0]) == "is.\r\nSo"
+    assert len(report.issues) == 1 and "repaired to [7:14]" in str(report.issues[0])

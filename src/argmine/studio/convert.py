@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,18 +337,24 @@ def _unique_id(prefix: str, used: set[str]) -> str:
 
 
 def _repair(text: str, wanted: str, start: int) -> tuple[int, int] | None:
-    """The occurrence of ``wanted`` nearest ``start`` within :data:`REPAIR_WINDOW`."""
+    """The occurrence of ``wanted`` nearest ``start`` within :data:`REPAIR_WINDOW`.
+
+    ``wanted`` may be in the form the UI saves (line breaks as backslash + "n", see
+    :func:`to_ls_text`), so each such pair also matches a CR or LF of the text.
+    """
     if not wanted:
         return None
     lo = max(0, start - REPAIR_WINDOW)
     hi = min(len(text), start + len(wanted) + REPAIR_WINDOW)
-    best: int | None = None
-    pos = text.find(wanted, lo, hi)
-    while pos != -1:
-        if best is None or abs(pos - start) < abs(best - start):
-            best = pos
-        pos = text.find(wanted, pos + 1, hi)
-    return None if best is None else (best, best + len(wanted))
+    pattern = re.compile(
+        "(?=(" + r"(?:\r|\n|\\n)".join(re.escape(part) for part in wanted.split("\\n")) + "))"
+    )
+    best: tuple[int, int] | None = None
+    for match in pattern.finditer(text, lo, hi):
+        found = (match.start(1), match.end(1))
+        if found[0] < found[1] and (best is None or abs(found[0] - start) < abs(best[0] - start)):
+            best = found
+    return best
 
 
 def _parse_annotation(
