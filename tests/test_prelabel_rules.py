@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from argmine.config import load_label_schema
-from argmine.document import Article, LabelSchema
+from argmine.document import Article, LabelSchema, dumps_article, loads_article
 from argmine.errors import ConfigError
 from argmine.prelabel import lexicon_from_dict, load_lexicon, prelabel, score_segment
 from argmine.readers import read_articles
@@ -180,3 +182,33 @@ def test_prelabel_last_segment_cue_and_claim_to_conclusion(lexicon) -> None:
     assert [(r.head, r.tail) for r in article.relations] == [("T1", "T3"), ("T2", "T1")]
     # Without the position cue the last sentence is a plain Claim.
     assert score_segment(article.unit_text(article.units[2]), lexicon)[0] == "Claim"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=20),
+            st.sampled_from(
+                [
+                    "Thus, the plan failed. ",
+                    "“We will win,” he said (AP, May 3). ",
+                    "Prices rose 12 percent in 2024. ",
+                    "\r\n\r\n",
+                    "But although it may work, we should wait. ",
+                    "I saw it myself. ",
+                    "Is this fair? ",
+                ]
+            ),
+        ),
+        max_size=20,
+    ).map("".join)
+)
+def test_prelabel_any_text_gives_valid_articles(text) -> None:
+    lexicon = load_lexicon()
+    article = prelabel(Article(id="p", text=text or " "), lexicon=lexicon)
+    assert article.problems(load_label_schema()) == []
+    for unit in article.units:
+        piece = article.unit_text(unit)
+        assert piece and piece == piece.strip() and 0 < unit.score < 1
+    assert loads_article(dumps_article(article)) == article

@@ -177,3 +177,9 @@ def test_readers_check_files_lists_every_problem(tmp_path) -> None:
     assert "tail 'T7' is not a unit" in joined
     assert "line 3: expected a JSON object" in joined
     assert [a.id for a in report.articles] == ["g", "b"]
+
+
+def test_readers_html_without_main_text(tmp_path) -> None:
+    path = write(tmp_path / "blank.htm", "<html><head><title>x</title></head><body></body></html>")
+    with pytest.raises(InputError, match="no main text found"):
+        read_articles([path])
