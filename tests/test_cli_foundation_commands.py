@@ -179,6 +179,10 @@ def test_cli_foundation_validate_annotations_dir(repo_root) -> None:
         pytest.skip("no Label Studio exports in annotations/ yet")
     result = run("validate", "-q", *exports)
     assert result.exit_code == 0, result.stderr
+    # A directory is searched for .json and .jsonl only (GUIDELINES.md is not read).
+    whole = run("validate", "-q", folder)
+    assert whole.exit_code == 0, whole.stderr
+    assert f"ok: {len(exports)} files" in whole.stderr
 
 
 def test_cli_foundation_missing_input_one_line(tmp_path) -> None:

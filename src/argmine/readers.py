@@ -175,7 +175,9 @@ def _read_stdin(stream: IO[bytes] | IO[str]) -> Iterator[Article]:
         yield article_from_text(text, id="stdin", source="<stdin>")
 
 
-def expand_inputs(inputs: Sequence[str | Path]) -> list[str | Path]:
+def expand_inputs(
+    inputs: Sequence[str | Path], *, suffixes: Sequence[str] = SUPPORTED_SUFFIXES
+) -> list[str | Path]:
     """Files in reading order: directories recursively (supported suffixes, sorted), globs
     sorted, ``-`` kept; a missing path or an empty glob is an :class:`InputError`. A file
     named twice (``a.txt`` and a directory holding it) is read once."""
@@ -191,11 +193,11 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[str | Path]:
                 p
                 for p in path.rglob("*")
                 if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and p.suffix.lower() in suffixes
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not files:
-                raise InputError(name, f"directory has no {', '.join(SUPPORTED_SUFFIXES)} files")
+                raise InputError(name, f"directory has no {', '.join(suffixes)} files")
             out.extend(files)
         elif path.exists():
             out.append(path)
@@ -338,7 +340,7 @@ def check_files(paths: Sequence[str | Path], *, schema: LabelSchema | None = Non
     list every problem with its file, line or task, and article id; duplicate article ids
     across all files are problems too. Unreadable files are problems, not exceptions."""
     report = CheckReport()
-    for item in expand_inputs(paths):
+    for item in expand_inputs(paths, suffixes=(".jsonl", ".json")):
         if item == STDIN:
             report.problems.append("-: validate reads files, not stdin")
             continue
