@@ -23,7 +23,8 @@ from typing import Any
 
 from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
 from argmine.errors import ConfigError
-from argmine.segment import SegmenterConfig, segments
+from argmine.segment import DEFAULT_CONFIG as DEFAULT_SEGMENTER
+from argmine.segment import SegmenterConfig, load_segmenter_config, segments
 
 __all__ = [
     "CueGroup",
@@ -379,6 +380,17 @@ def _title_span(article: Article) -> tuple[int, int] | None:
     return found, found + len(title)
 
 
+def _default_segmenter() -> SegmenterConfig:
+    """``configs/segmenter.yaml`` when it can be found, else the built-in defaults."""
+    from argmine.config import find_config
+
+    try:
+        find_config(DEFAULT_SEGMENTER)
+    except ConfigError:
+        return SegmenterConfig()
+    return load_segmenter_config(DEFAULT_SEGMENTER)
+
+
 def prelabel(
     article: Article,
     *,
@@ -388,13 +400,16 @@ def prelabel(
 ) -> Article:
     """A copy of ``article`` with rule-based units (``T1``...) and relations (``R1``...).
 
-    ``lexicon`` defaults to ``configs/lexicon.yaml``; with ``schema`` its labels are checked.
+    ``lexicon`` defaults to ``configs/lexicon.yaml`` and ``segmenter`` to
+    ``configs/segmenter.yaml``; with ``schema`` the lexicon's labels are checked.
     Existing units and relations are replaced; ``meta["prelabel"] = "rules"``.
     """
     if lexicon is None:
         lexicon = load_lexicon(DEFAULT_LEXICON)
     if schema is not None:
         lexicon.check(schema)
+    if segmenter is None:
+        segmenter = _default_segmenter()
     title = _title_span(article)
     scored = []
     for seg in segments(article.text, config=segmenter):
@@ -431,4 +446,6 @@ def prelabel_articles(
         lexicon = load_lexicon(DEFAULT_LEXICON)
     if schema is not None:
         lexicon.check(schema)
+    if segmenter is None:
+        segmenter = _default_segmenter()
     return [prelabel(a, lexicon=lexicon, segmenter=segmenter) for a in articles]

@@ -51,6 +51,8 @@ DEFAULT_CLAUSE_MARKERS: tuple[str, ...] = (
     ", while",
     ", which means",
     ", because",
+    ", allegedly because",
+    ", even as",
     ";",
 )
 
