@@ -445,7 +445,8 @@ def segment_article(
     article: Article, *, config: SegmenterConfig | None = None, label: str = SEGMENT_LABEL
 ) -> Article:
     """A copy of ``article`` whose units are its segments (ids ``S1``, ``S2`` ..., label
-    ``label``, no score), each unit's meta-free; existing units and relations are replaced."""
+    ``label``, no score); existing units and relations are replaced. ``meta["segmenter"]``
+    lists each segment's kind (header, sentence, clause) and paragraph number."""
     found = segments(article.text, config=config)
     units = [ArgUnit(f"S{i}", seg.start, seg.end, label) for i, seg in enumerate(found, start=1)]
     result = article.with_annotations(units, [])
