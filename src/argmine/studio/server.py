@@ -101,6 +101,7 @@ class ServerInfo:
     pid: int | None
     project_id: int | None = None
     started: bool = False
+    env_file: str = str(DEFAULT_HOME / "studio.env")
 
     @property
     def connection(self) -> Connection:
@@ -111,7 +112,7 @@ class ServerInfo:
         return [
             f"Label Studio {'started' if self.started else 'running'} at {self.url}{project}",
             f"login: {self.username}  password: {self.password}",
-            f"API token: {mask(self.token)} (in .argmine/studio.env)",
+            f"API token: {mask(self.token)} (in {self.env_file})",
         ]
 
 
@@ -215,6 +216,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group (the server and its children) is still running."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
 def _read_pid(home: StudioHome) -> int | None:
     try:
         return int(home.pid_file.read_text().strip())
@@ -224,6 +241,8 @@ def _read_pid(home: StudioHome) -> int | None:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server itself binds: connections of a stopped server in TIME_WAIT are fine.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -294,6 +313,7 @@ def start(
             password=saved.get(PASSWORD_VAR, ""),
             token=saved[TOKEN_VAR],
             pid=pid,
+            env_file=str(home.env_file),
         )
         return _with_project(info, label_config, project_title)
     if install_missing:
@@ -340,6 +360,7 @@ def start(
         token=values[TOKEN_VAR],
         pid=proc.pid,
         started=True,
+        env_file=str(home.env_file),
     )
     return _with_project(info, label_config, project_title)
 
@@ -378,7 +399,7 @@ def _terminate(pid: int, *, timeout: float) -> bool:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        if not _pid_alive(pid):
+        if not _pid_alive(pid) and not _group_alive(pid):
             return True
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
