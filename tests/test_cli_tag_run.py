@@ -196,3 +196,21 @@ def test_cli_evaluate_prints_table_and_writes_json(tiny_model, tmp_path):
     assert scores["exact"]["micro"]["fn"] + scores["exact"]["micro"]["tp"] == 2
     code, _, stderr = _run("evaluate", str(tiny_model), str(data), "--output", str(out))
     assert code == 1 and "--force" in stderr
+
+
+def test_cli_tag_same_article_twice_is_tagged_once(tiny_model, inputs, tmp_path):
+    out = tmp_path / "out.jsonl"
+    file = inputs / "hostile.txt"
+    code, _, stderr = _run(
+        "tag", str(file), str(inputs), "--model", str(tiny_model), "-o", str(out)
+    )
+    assert code == 0, stderr
+    assert sorted(a.id for a in _read(out)) == ["hostile", "plain"]
+    clash = tmp_path / "other" / "hostile.txt"
+    clash.parent.mkdir()
+    clash.write_text("Another text with the same id.", encoding="utf-8")
+    code, _, stderr = _run(
+        "tag", str(inputs), str(clash), "--model", str(tiny_model), "-o", str(out), "--force"
+    )
+    assert code == 1
+    assert "duplicate article id 'hostile'" in stderr

@@ -147,9 +147,11 @@ class Tagger:
             )
         model.eval()
         if quantize == "int8":
-            from torch.ao.quantization import quantize_dynamic
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-            model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = quantize_dynamic(
+                model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+            )
         resolved = "float32" if dtype == "auto" else dtype
         return cls(model=model, tokenizer=tokenizer, spec=spec, model_dir=path, dtype=resolved)
 
@@ -337,11 +339,13 @@ def _read_inputs(
 ) -> Iterator[tuple[str, Article]]:
     """``(source, article)`` for every readable article; bad inputs go to ``failed``.
 
-    Without ``keep_going`` reading stops at the first failure.
+    An article read twice (same id, same text, e.g. a file and the folder holding it) is
+    tagged once; the same id with another text is a failure. Without ``keep_going`` reading
+    stops at the first failure.
     """
     from argmine.readers import expand_inputs, iter_articles
 
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
     for item in inputs:
         try:
             files = expand_inputs([item])
@@ -361,17 +365,17 @@ def _read_inputs(
                 continue
             for article in articles:
                 if article.id in seen:
+                    first, text = seen[article.id]
+                    if text == article.text:  # the same article given twice: tag it once
+                        log.info("%s: %s already read from %s", source, article.id, first)
+                        continue
                     failed.append(
-                        (
-                            source,
-                            f"duplicate article id {article.id!r} (first seen in "
-                            f"{seen[article.id]})",
-                        )
+                        (source, f"duplicate article id {article.id!r} (first seen in {first})")
                     )
                     if not keep_going:
                         return
                     continue
-                seen[article.id] = source
+                seen[article.id] = (source, article.text)
                 yield source, article
 
 
