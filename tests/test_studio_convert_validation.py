@@ -248,3 +248,16 @@ def test_studio_convert_repair_finds_ui_saved_line_breaks(ls_start, ls_end, capl
     assert [(u.start, u.end) for u in article.units] == [(7, 14)]
     assert article.unit_text(article.units[0]) == "is.\r\nSo"
     assert len(report.issues) == 1 and "repaired to [7:14]" in str(report.issues[0])
+
+
+def test_studio_convert_annotators_name_the_user():
+    report = ImportReport()
+    (article,) = export_to_articles(
+        export(CLAIM, span("x1", 17, 43, "Rebuttal")),
+        schema=SCHEMA,
+        report=report,
+        annotators={3: "ann3@example.org"},
+    )
+    assert article.meta["studio"]["completed_by"] == 3
+    assert article.meta["studio"]["annotator"] == "ann3@example.org"
+    assert str(report.issues[0]).startswith("task 41 (budget) (annotator ann3@example.org): ")

@@ -115,7 +115,7 @@ def test_studio_roundtrip_every_span_relation_and_annotator_comes_back(loop):
     assert result.report.issues == []
 
 
-def test_studio_roundtrip_two_annotators_on_one_task(loop):
+def test_studio_roundtrip_two_annotators_on_one_task(loop, studio_server):
     admin, second = loop["users"]
     ref_id = loop["reference"].id
     mine = [a for a in loop["result"].articles if a.meta["studio"]["data_id"] == ref_id]
@@ -124,6 +124,8 @@ def test_studio_roundtrip_two_annotators_on_one_task(loop):
     by_user = {a.meta["studio"]["completed_by"]: a for a in mine}
     assert by_user[admin].meta["studio"]["lead_time"] == pytest.approx(61.5)
     assert by_user[second].meta["studio"]["lead_time"] == pytest.approx(12.0)
+    assert by_user[admin].meta["studio"]["annotator"] == studio_server.username
+    assert by_user[second].meta["studio"]["annotator"] == "ann2@example.org"
     for article in mine:
         assert article.meta["studio"]["created_at"] and article.meta["studio"]["updated_at"]
         assert article.meta["studio"]["ground_truth"] is False

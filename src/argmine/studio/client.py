@@ -229,6 +229,20 @@ class StudioClient:
         user = self._call(f"creating user {email}", self.sdk.users.create, **kwargs)
         return user.id
 
+    def annotators(self) -> dict[int, str]:
+        """User id -> email of the organisation's users (empty if the token may not list them)."""
+        try:
+            users = self.request("GET", "/api/users/", what="listing users")
+        except StudioError:
+            return {}
+        if isinstance(users, Mapping):
+            users = users.get("results", [])
+        return {
+            u["id"]: u.get("email") or u.get("username") or str(u["id"])
+            for u in users or []
+            if isinstance(u, Mapping) and "id" in u
+        }
+
     # -- tasks --------------------------------------------------------------------------------
     def iter_tasks(self, project_id: int, *, fields: str = "all") -> Iterator[dict[str, Any]]:
         """Every task of the project (raw JSON, with ``data``), page by page."""
@@ -250,7 +264,7 @@ class StudioClient:
     def data_ids(self, project_id: int) -> dict[str, int]:
         """``data.id`` -> task id for the project's tasks (first task wins)."""
         found: dict[str, int] = {}
-        for task in self.iter_tasks(project_id, fields="all"):
+        for task in self.iter_tasks(project_id, fields="task_only"):
             data = task.get("data") or {}
             if data.get("id") not in (None, ""):
                 found.setdefault(str(data["id"]), task["id"])

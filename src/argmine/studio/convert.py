@@ -540,6 +540,7 @@ def export_to_articles(
     schema: LabelSchema | None = None,
     strict: bool = False,
     report: ImportReport | None = None,
+    annotators: Mapping[int, str] | None = None,
 ) -> list[Article]:
     """One Article per submitted annotation of a Label Studio JSON export.
 
@@ -550,8 +551,11 @@ def export_to_articles(
     reported, not imported. Every problem (overlapping spans with different labels, a span
     whose text disagrees with its offsets, a relation to a missing region, an unknown label,
     an empty result) is logged as a warning naming the task and annotator and collected in
-    ``report``; ``strict=True`` raises ``ValueError`` listing them instead.
+    ``report``; ``strict=True`` raises ``ValueError`` listing them instead. ``annotators``
+    (user id -> email, e.g. from the server) names annotators in messages and in
+    ``meta["studio"]["annotator"]``.
     """
+    annotators = annotators or {}
     if report is None:
         report = ImportReport()
     if not isinstance(export, list):
@@ -590,11 +594,13 @@ def export_to_articles(
             report.unannotated.append(task_ref)
             continue
         for annotation in kept:
-            who = _annotator(annotation.get("completed_by"))
+            completed_by = annotation.get("completed_by")
+            user = _annotator(completed_by)
+            who = annotators.get(completed_by, user) if _is_int(completed_by) else user
             if len(kept) == 1:
                 article_id = data_id
             else:
-                article_id = f"{data_id}@{who}"
+                article_id = f"{data_id}@{user}"
                 if article_id in used_ids:
                     article_id = f"{article_id}#{annotation.get('id')}"
             if article_id in used_ids:
@@ -613,7 +619,8 @@ def export_to_articles(
                 "task_id": task_id,
                 "data_id": data_id,
                 "annotation_id": annotation.get("id"),
-                "completed_by": annotation.get("completed_by"),
+                "completed_by": completed_by,
+                "annotator": who,
                 "lead_time": annotation.get("lead_time"),
                 "ground_truth": bool(annotation.get("ground_truth", False)),
                 "created_at": annotation.get("created_at"),

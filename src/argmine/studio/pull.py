@@ -65,11 +65,18 @@ def write_jsonl(path: str | os.PathLike[str], articles: Sequence[Article], *, fo
 
 
 def _convert(
-    export: list[dict[str, Any]], *, source: str, schema: LabelSchema | None, strict: bool
+    export: list[dict[str, Any]],
+    *,
+    source: str,
+    schema: LabelSchema | None,
+    strict: bool,
+    annotators: dict[int, str] | None = None,
 ) -> tuple[list[Article], ImportReport]:
     report = ImportReport()
     try:
-        articles = export_to_articles(export, schema=schema, strict=strict, report=report)
+        articles = export_to_articles(
+            export, schema=schema, strict=strict, report=report, annotators=annotators
+        )
     except ValueError as exc:
         raise InputError(source, str(exc)) from None
     return articles, report
@@ -97,7 +104,13 @@ def pull_project(
     atomic_write_text(
         export_path, json.dumps(export, ensure_ascii=False, indent=1) + "\n", force=force
     )
-    articles, report = _convert(export, source=str(export_path), schema=schema, strict=strict)
+    articles, report = _convert(
+        export,
+        source=str(export_path),
+        schema=schema,
+        strict=strict,
+        annotators=client.annotators(),
+    )
     write_jsonl(jsonl_path, articles, force=force)
     return PullResult(
         articles=articles,
