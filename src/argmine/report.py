@@ -175,6 +175,7 @@ h2{font-size:1.25rem;margin:2.5rem 0 .3rem;border-top:1px solid #ddd;padding-top
 .legend{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin:.8rem 0;position:sticky;top:0;
 background:#fafafa;padding:.4rem 0;border-bottom:1px solid #eee;z-index:2}
 .legend span{padding:0 .4rem;border-bottom:3px solid;border-radius:2px}
+.legend .hint{border:0;color:#777;font-size:.85rem;align-self:center}
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
 th,td{padding:.2rem .6rem;border-bottom:1px solid #e5e5e5;text-align:right}
 th:first-child,td:first-child{text-align:left}
@@ -226,7 +227,7 @@ def render_html(
             f'<span style="background:{_esc(_tint(color))};border-color:{_esc(color)}">'
             f"{_esc(label)}</span>"
         )
-    out.append("</div>")
+    out.append('<span class="hint">hover a unit for its label and score</span></div>')
 
     # index
     out.append('<h2 id="index">Articles</h2><table class="index"><thead><tr><th>article</th>')
