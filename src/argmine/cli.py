@@ -512,10 +512,15 @@ def studio_up_cmd(
     """Start Label Studio locally (installing it if needed) with the argmine project."""
     from argmine.config import load_label_schema
     from argmine.studio.labelconfig import label_config
-    from argmine.studio.server import StudioHome, start
+    from argmine.studio.server import LABEL_STUDIO_VERSION, StudioHome, is_installed, start
 
     config = label_config(load_label_schema(schema))
-    info = start(StudioHome(home), port=port, label_config=config, project_title=project)
+    studio_home = StudioHome(home)
+    if not is_installed(studio_home):
+        _say([f"installing Label Studio {LABEL_STUDIO_VERSION} into {studio_home.venv} (once)"])
+    log = studio_home.log_file
+    _say([f"starting Label Studio (a minute or more on a fresh data dir; log {log})"])
+    info = start(studio_home, port=port, label_config=config, project_title=project)
     for line in info.lines():
         typer.echo(line)
 
