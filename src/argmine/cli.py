@@ -442,7 +442,7 @@ def evaluate_cmd(
         scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    out = Console(highlight=False)
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
     out.print(format_confusion(scores))
     if output is not None:
