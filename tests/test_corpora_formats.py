@@ -201,3 +201,55 @@ def test_corpora_unmapped_label_warns(caplog):
 def test_corpora_missing_path_is_input_error(tmp_path, fmt):
     with pytest.raises(InputError, match="no such file"):
         load_corpus(fmt, tmp_path / "nope")
+
+
+def test_corpora_convert_cli_writes_jsonl_and_refuses_overwrite(tmp_path):
+    from typer.testing import CliRunner
+
+    from argmine.cli import app
+    from argmine.document import iter_jsonl_articles
+
+    out = tmp_path / "essays.jsonl"
+    runner = CliRunner()
+    done = runner.invoke(app, ["convert", "brat", str(FIXTURES / "brat"), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    (article,) = list(iter_jsonl_articles(out.read_text().splitlines()))
+    assert len(article.units) == 4 and len(article.relations) == 2
+    again = runner.invoke(app, ["convert", "brat", str(FIXTURES / "brat"), "-o", str(out)])
+    assert again.exit_code == 1
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("MajorClaim: Claim\nClaim: Claim\nPremise: null\n")
+    relabel = runner.invoke(
+        app,
+        [
+            "convert",
+            "brat",
+            str(FIXTURES / "brat"),
+            "-o",
+            str(out),
+            "--force",
+            "--labels",
+            str(mapping),
+        ],
+    )
+    assert relabel.exit_code == 0, relabel.output
+    (article,) = list(iter_jsonl_articles(out.read_text().splitlines()))
+    assert {u.label for u in article.units} == {"Claim"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["convert", "xml", "x"], "unknown format"),
+        (["convert", "brat", "x", "--split", "dev"], "--split"),
+    ],
+)
+def test_corpora_convert_cli_bad_input_one_line(args, expected):
+    from typer.testing import CliRunner
+
+    from argmine.cli import app
+
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 1
+    assert expected in done.output
+    assert "Traceback" not in done.output

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
+import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -217,10 +219,12 @@ def build_dataset(
     )
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         dd.save_to_disk(str(tmp))
-        if not target.exists():
+        try:
             tmp.rename(target)
+        except OSError:  # another process (e.g. a torchrun worker) got there first
+            shutil.rmtree(tmp, ignore_errors=True)
         dd = datasets.load_from_disk(str(target))
     return dd
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -160,8 +161,10 @@ def _present_labels(labels: Sequence[str], splits: Mapping[str, Sequence[Article
 
 
 def _prepare_output(output: Path, *, resume: bool, force: bool) -> None:
+    """Refuse to overwrite without ``force``; clear old checkpoints (global rank 0 only, so
+    ``torchrun``/``accelerate launch`` workers do not race)."""
     checkpoints = output / CHECKPOINTS
-    if resume:
+    if resume or int(os.environ.get("RANK", "0")) != 0:
         return
     occupied = output.exists() and any(output.iterdir())
     if occupied and not force:
@@ -335,6 +338,8 @@ def train(
     dev_windows = _window_dicts(dataset["dev"])
     min_words = config.decode.min_words
 
+    last_eval: dict[str, Any] = {}
+
     def compute_metrics(eval_pred: Any) -> dict[str, float]:
         logits = np.asarray(eval_pred.predictions, dtype=np.float32)
         lengths = [len(ids) for ids in dataset["dev"]["input_ids"]]
@@ -348,6 +353,8 @@ def train(
             viterbi=config.decode.viterbi,
         )
         scores = span_scores(splits["dev"], pred, labels=eval_labels)
+        last_eval["step"] = trainer.state.global_step
+        last_eval["probs"] = probs
         return {
             SELECTION_METRIC: scores["overlap"]["micro"]["f1"],
             "span_macro_f1": scores["overlap"]["macro"]["f1"],
@@ -407,7 +414,11 @@ def train(
 
     # Decode dev with the best model, tune thresholds, then test.
     trainer.compute_metrics = None
-    dev_probs = predict_windows(trainer, dataset["dev"])
+    best = trainer.state.best_model_checkpoint or ""
+    if last_eval and best.endswith(f"checkpoint-{last_eval['step']}"):
+        dev_probs = last_eval["probs"]  # the best model is the last one evaluated
+    else:
+        dev_probs = predict_windows(trainer, dataset["dev"])
     dev_pred = decode_articles(
         codec,
         splits["dev"],
