@@ -179,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"spans: {same} identical of {union} distinct (argmine ∪ pipeline)")
     print(
         f"spans away from window overlaps: {same_in} identical of {union_in} "
-        f"({same_in / union_in if union_in else 1.0:.3f}); the rest differ by stitching: "
-        "argmine takes each token from the window where it is farthest from an edge, the "
-        "pipeline keeps both windows' entities and resolves overlaps by length"
+        f"({same_in / union_in if union_in else 1.0:.3f})"
     )
     if args.quantize or args.dtype != "float32":
         reference = Tagger.load(args.model, threads=args.threads)

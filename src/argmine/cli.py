@@ -327,7 +327,7 @@ def tag_cmd(
     ],
     model: Annotated[
         Path | None,
-        typer.Option("--model", "-m", help="Model directory [default: models/default/]."),
+        typer.Option("--model", "-m", help="Model directory (default: models/default/)."),
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="jsonl, csv, html or labelstudio.")
@@ -349,9 +349,6 @@ def tag_cmd(
         int,
         typer.Option("--chunk-size", min=1, help="Articles tagged between two atomic writes."),
     ] = 64,
-    quantize: Annotated[
-        str | None, typer.Option("--quantize", help="int8: dynamic int8 linear layers.")
-    ] = None,
     schema: SchemaOpt = DEFAULT_SCHEMA,
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="No progress bar on stderr.")
@@ -361,8 +358,6 @@ def tag_cmd(
     """Tag articles with a trained model: JSONL with scores, CSV, HTML report or Label Studio."""
     if fmt not in TAG_FORMATS:
         raise fail(f"--format {fmt!r}: expected one of {', '.join(TAG_FORMATS)}")
-    if quantize not in (None, "int8"):
-        raise fail(f"--quantize {quantize!r}: only int8 is supported")
     if resume and force:
         raise fail("--resume and --force contradict each other; pass one of them")
     from argmine.tag import tag_files
@@ -379,7 +374,6 @@ def tag_cmd(
             threads=threads,
             batch_size=batch_size,
             chunk_size=chunk_size,
-            quantize=quantize,
             schema_path=schema,
             progress=not no_progress,
         )
