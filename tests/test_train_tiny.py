@@ -74,6 +74,7 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
         "metrics.json",
         "data_stats.json",
         "README.md",
+        "test.jsonl",
     ]:
         assert (out / name).is_file(), name
     spec = ModelSpec.load(out)
@@ -88,6 +89,25 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
     stats = json.loads((out / "data_stats.json").read_text())
     train_ids = set(stats["train"]["article_ids"])
     assert not train_ids & set(stats["test"]["article_ids"])
+    # the tagging side reads the model dir: argmine evaluate on the held-out test articles
+    evaluated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "argmine",
+            "evaluate",
+            str(out),
+            str(out / "test.jsonl"),
+            "-o",
+            str(tmp_path / "eval.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert "overlap" in json.loads((tmp_path / "eval.json").read_text())
     # a second run refuses to overwrite without --force
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert again.returncode == 1

@@ -11,6 +11,7 @@ on test and writes ``models/<run>/``::
     argmine.json       labels, tags, windows, thresholds, min_words, base model, run
     config.yaml        the resolved run config          metrics.json   dev and test span scores
     data_stats.json    per-split counts                 README.md      model card
+    test.jsonl         the gold test articles (for ``argmine evaluate MODEL MODEL/test.jsonl``)
     checkpoints/       Trainer checkpoints (``--resume`` continues from the last one)
 
 ``kfold`` configs without a fold train every fold into ``<output_dir>/fold-<k>/`` and write the
@@ -484,6 +485,14 @@ def train(
         atomic_write_text(
             output / "data_stats.json", json.dumps(stats, indent=2) + "\n", force=True
         )
+        if splits["test"]:
+            from argmine.document import dumps_article
+
+            atomic_write_text(
+                output / "test.jsonl",
+                "".join(dumps_article(a) + "\n" for a in splits["test"]),
+                force=True,
+            )
         atomic_write_text(
             output / "README.md",
             _model_card(
