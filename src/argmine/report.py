@@ -216,7 +216,7 @@ def render_html(
         f"<h1>{_esc(title)}</h1>",
     ]
     total = sum(s["units"] for s in summaries)
-    meta = f"{len(articles)} articles, {total} units"
+    meta = f"{len(articles)} article{'s' * (len(articles) != 1)}, {total} unit{'s' * (total != 1)}"
     if model:
         meta += f" · model {model}"
     out.append(f'<p class="meta">{_esc(meta)}</p>')
