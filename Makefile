@@ -19,11 +19,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job: pre-label the reference article and the examples.
+# The main job on defaults: rule pre-labels of the reference article and the examples, a
+# tagger fine-tuned on the starter annotations (models/default/), its evaluation on the held-out
+# gold articles, and an HTML report of the reference article and the examples tagged by it.
 main: install
 	mkdir -p $(OUT)
 	$(ARGMINE) prelabel $(REFERENCE) examples/ --output $(OUT)/prelabel.jsonl --force
-	@echo "main job done: see $(OUT)/"
+	$(ARGMINE) train configs/default.yaml --force
+	$(ARGMINE) evaluate models/default models/default/test.jsonl --output $(OUT)/default-eval.json --force
+	$(ARGMINE) tag $(REFERENCE) examples/ --model models/default --format html --output $(OUT)/report.html --force
+	@echo "main job done: pre-labels, evaluation and report.html in $(OUT)/, model in models/default/"
 
 # Label Studio (its own venv) for the studio tests.
 studio-deps: install
