@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import IO, Any
 
 from argmine.document import Article, dumps_article
 from argmine.errors import InputError, ModelError, OutputExistsError
+from argmine.fileio import atomic_writer
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -302,32 +302,14 @@ def _existing_ids(path: Path) -> set[str]:
     return ids
 
 
-def default_file_mode() -> int:
-    """The mode a plainly created file gets (0o666 minus the umask)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def append_atomic(path: Path, lines: Sequence[str], *, keep_existing: bool = True) -> None:
     """Replace ``path`` by (its current content +) ``lines``, atomically (copy-on-write)."""
-    mode = (path.stat().st_mode & 0o777) if path.exists() else default_file_mode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if keep_existing and path.exists():
-                with path.open("rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-            out.write("".join(line + "\n" for line in lines).encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    mode = (path.stat().st_mode & 0o777) if path.exists() else None
+    with atomic_writer(path, force=True, mode="wb", file_mode=mode) as out:
+        if keep_existing and path.exists():
+            with path.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        out.write("".join(line + "\n" for line in lines).encode("utf-8"))
 
 
 def _read_inputs(
@@ -521,7 +503,6 @@ def tag_files(
             schema=schema,
             force=True,
             model_version=tagger.name,
-            file_mode=default_file_mode(),
         )
     summary.seconds = time.perf_counter() - started
     return summary
