@@ -79,34 +79,10 @@ def _all_default(articles: list[Article], label: str, config) -> list[Article]:
 
 
 def load_webis(corpora: Path, split: str) -> list[Article]:
-    """Webis via argmine.corpora when available, else the derived JSONL with the README map."""
-    folder = corpora / "webis-editorials-16"
-    try:
-        from argmine.corpora import load_corpus
-    except ImportError:
-        load_corpus = None
-    if load_corpus is not None:
-        return load_corpus("webis", folder, split=split)
-    mapping = {
-        "assumption": "Claim",
-        "common-ground": "Claim",
-        "anecdote": "Evidence",
-        "statistics": "Evidence",
-        "testimony": "Evidence",
-    }
-    articles = []
-    with (folder / "webis_editorials16_units.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            doc = json.loads(line)
-            if doc["split"] != split:
-                continue
-            units = [
-                ArgUnit(f"T{i}", u["start"], u["end"], mapping[u["label"]])
-                for i, u in enumerate(doc["units"], start=1)
-                if u["label"] in mapping
-            ]
-            articles.append(Article(doc["id"], doc["text"], doc.get("title") or "", {}, units))
-    return articles
+    """The Webis-Editorials-16 split with argmine's default mapping (corpora README)."""
+    from argmine.corpora import load_corpus
+
+    return load_corpus("webis", corpora / "webis-editorials-16", split=split)
 
 
 def run(args: argparse.Namespace) -> dict:
