@@ -222,3 +222,31 @@ def test_cli_foundation_output_is_jsonl_lines(tmp_path, reference_path) -> None:
     assert run("segment", reference_path, reference_path.parent, "-o", out).exit_code == 0
     expected = len(read_articles([reference_path.parent]))
     assert Path(out).read_text(encoding="utf-8").count("\n") == expected
+
+
+def test_cli_foundation_validate_export_with_unannotated_task_is_ok_with_note(tmp_path) -> None:
+    from argmine.studio.convert import article_to_task, articles_to_export
+
+    done = Article(
+        id="done",
+        text="Prices rose. So we must act.",
+        units=[ArgUnit("T1", 0, 12, "Evidence"), ArgUnit("T2", 13, 28, "Conclusion")],
+        relations=[ArgRelation("R1", "T1", "T2", "supports")],
+    )
+    export = articles_to_export([done])
+    pending = article_to_task(Article(id="pending", text="Nobody has labelled this yet."))
+    pending["id"] = 999
+    export.append(pending)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+
+    result = run("validate", path)
+
+    assert result.exit_code == 0, result.output
+    assert "no submitted annotation yet" in result.output
+    rows = jsonl(result.stdout)
+    assert [row["id"] for row in rows] == ["done"]
+    assert [(u["label"], u["text"]) for u in rows[0]["units"]] == [
+        ("Evidence", "Prices rose."),
+        ("Conclusion", "So we must act."),
+    ]

@@ -212,6 +212,8 @@ def validate_cmd(
 
         check_output(output, force=force)
     report = check_files(files, schema=label_schema)
+    for note in report.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
     if not report.ok:
         for problem in report.problems:
             err.print(problem, markup=False, highlight=False)

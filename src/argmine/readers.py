@@ -261,10 +261,12 @@ def text_stream(data: str | bytes) -> IO[bytes]:
 # --- checking files (argmine validate) -------------------------------------------------------
 @dataclass
 class CheckReport:
-    """What :func:`check_files` found: the articles read and every problem, one line each."""
+    """What :func:`check_files` found: the articles read, every problem, one line each, and
+    notes that are no problem with the data (tasks nobody has annotated yet)."""
 
     articles: list[Article] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     files: int = 0
 
     @property
@@ -325,8 +327,9 @@ def _check_export(text: str, source: str, schema: LabelSchema | None, report: Ch
     finally:
         convert_log.setLevel(previous)
     report.problems.extend(f"{source}: {issue}" for issue in found.issues)
-    report.problems.extend(
-        f"{source}: task {task}: no submitted annotation" for task in found.unannotated
+    # Unfinished work, not bad data: a pulled export holds every task of the project.
+    report.notes.extend(
+        f"{source}: task {task}: no submitted annotation yet" for task in found.unannotated
     )
     for article in articles:
         studio = article.meta.get("studio") or {}
