@@ -7,7 +7,7 @@ times each, on ``--threads`` CPU threads. Fair by construction:
 * the pipeline gets the model's window length (``tokenizer.model_max_length = max_length``)
   and ``stride``, and its best batch size (tried on the articles first);
 * argmine runs without its per-class thresholds and minimum lengths and with argmax decoding
-  (``thresholds=False, viterbi=False``), so both decode the same argmax; the pipeline's
+  (``thresholds=False, viterbi=False, trim=False``), so both decode the same argmax; the pipeline's
   ``aggregation_strategy="simple"`` entity groups are already character spans, and the
   identity check compares the span sets (start, end, label) article by article.
 
@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pipeline batch size: {best_bs}")
 
     def run_argmine():
-        return tagger.predict(articles, batch_size=args.batch_size, thresholds=False, viterbi=False)
+        return tagger.predict(
+            articles, batch_size=args.batch_size, thresholds=False, viterbi=False, trim=False
+        )
 
     def run_pipeline():
         with torch.inference_mode():

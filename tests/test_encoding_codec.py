@@ -218,3 +218,16 @@ def test_encoding_model_spec_bad_dir(tmp_path, content):
         (tmp_path / "argmine.json").write_text(content)
     with pytest.raises(ModelError):
         ModelSpec.load(tmp_path)
+
+
+@pytest.mark.parametrize("trim", [True, False])
+def test_encoding_decode_trims_separators_at_unit_edges(tokenizer, trim):
+    text = "Instead, Russia pushed ahead; and prices rose, sharply."
+    start = text.index(",")  # the model tagged the comma before the unit
+    end = text.index(";") + 1  # ... and the semicolon after it
+    article = Article(id="t", text=text, units=[ArgUnit("T1", start, end, "Claim")])
+    codec = TokenTagCodec(tokenizer, LABELS, max_length=32, stride=4)
+    windows = codec.encode(article)
+    units = codec.decode(article, windows, perfect_probs(codec, windows), trim=trim)
+    got = [text[u.start : u.end] for u in units]
+    assert got == (["Russia pushed ahead"] if trim else [", Russia pushed ahead;"])

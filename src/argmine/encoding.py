@@ -62,6 +62,18 @@ IGNORE_INDEX = -100
 FORMAT_VERSION = 1
 
 
+TRIM_CHARS = " \t\r\n\f\v\u00a0\u2028\u2029,;:"
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` without leading/trailing whitespace, commas, semicolons or colons."""
+    while start < end and (text[start] in TRIM_CHARS or text[start].isspace()):
+        start += 1
+    while end > start and (text[end - 1] in TRIM_CHARS or text[end - 1].isspace()):
+        end -= 1
+    return start, end
+
+
 def tags_for_labels(labels: Sequence[str]) -> list[str]:
     """``["O", "B-L1", "I-L1", "B-L2", ...]`` (the order of the model's output units)."""
     tags = ["O"]
@@ -352,19 +364,24 @@ class TokenTagCodec:
         thresholds: Mapping[str, float] | None = None,
         min_words: int | Mapping[str, int] = 0,
         viterbi: bool = True,
+        trim: bool = True,
     ) -> list[ArgUnit]:
         """Units from per-window tag probabilities (rows = window positions incl. specials).
 
         ``thresholds``: a unit whose score (mean over its tokens of P(B-X) + P(I-X)) is below
         ``thresholds[X]`` is dropped. ``min_words``: units with fewer whitespace-separated
-        words are dropped (one number, or per label). Unit ids are ``T1``, ``T2``, ... in text
-        order.
+        words are dropped (one number, or per label). ``trim``: whitespace and the separators
+        in :data:`TRIM_CHARS` are cut from both ends of a unit (the guidelines never start or
+        end a unit with them; a model that tags the comma before a unit is corrected here).
+        Unit ids are ``T1``, ``T2``, ... in text order.
         """
         token_probs, offsets = self.stitch(windows, probs)
         tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
         units: list[ArgUnit] = []
         for first, last, label in self.spans(tag_ids):
             start, end = offsets[first][0], offsets[last - 1][1]
+            if trim:
+                start, end = trim_span(article.text, start, end)
             if end <= start:
                 continue
             b = self.tag_to_id[f"B-{label}"]

@@ -215,13 +215,15 @@ class Tagger:
         batch_size: int = 16,
         thresholds: bool = True,
         viterbi: bool = True,
+        trim: bool = True,
         on_progress: Callable[[float], None] | None = None,
     ) -> list[Article]:
         """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]).
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
-        model directory (every decoded span is kept). Relations are not predicted; the
-        article's meta gets ``{"model": <run name>}``.
+        model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
+        a comma that the model tagged at a unit's edge (see ``TokenTagCodec.decode``).
+        Relations are not predicted; the article's meta gets ``{"model": <run name>}``.
         """
         out = []
         for article, (windows, probs) in zip(
@@ -236,6 +238,7 @@ class Tagger:
                 thresholds=self.spec.thresholds if thresholds else None,
                 min_words=self.spec.min_words if thresholds else 0,
                 viterbi=viterbi,
+                trim=trim,
             )
             tagged = article.with_annotations(units)
             tagged.meta["model"] = self.name
