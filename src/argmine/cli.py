@@ -490,9 +490,16 @@ def _connection(url: str | None, token: str | None, home: Path):  # -> Connectio
 @studio_app.command("install")
 def studio_install_cmd(home: HomeOpt = DEFAULT_STUDIO_HOME) -> None:
     """Install Label Studio into its own venv (.argmine/studio-venv) if it is missing."""
-    from argmine.studio.server import LABEL_STUDIO_VERSION, StudioHome, install
+    from argmine.studio.server import LABEL_STUDIO_VERSION, StudioHome, install, is_installed
 
     studio_home = StudioHome(home)
+    if not is_installed(studio_home):
+        _say(
+            [
+                f"installing Label Studio {LABEL_STUDIO_VERSION} into {studio_home.venv} "
+                f"(about 1 GB, a few minutes; log: {studio_home.root / 'studio-install.log'})"
+            ]
+        )
     done = install(studio_home)
     state = "installed" if done else "already installed"
     _say([f"Label Studio {LABEL_STUDIO_VERSION} {state} in {studio_home.venv}"])
