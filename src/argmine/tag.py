@@ -384,9 +384,14 @@ class _Progress:
         from rich.text import Text
 
         class Rate(ProgressColumn):
+            """Articles per second over the whole run so far (rich's own speed estimate
+            jumps when a chunk's progress is set at once)."""
+
             def render(self, task):  # type: ignore[no-untyped-def]
-                speed = task.finished_speed or task.speed
-                return Text("  – art/s" if speed is None else f"{speed:5.1f} art/s")
+                elapsed = task.finished_time or task.elapsed
+                if not elapsed or not task.completed:
+                    return Text("  – art/s")
+                return Text(f"{task.completed / elapsed:5.1f} art/s")
 
         self.bar = Progress(
             TextColumn("tagging"),
