@@ -33,6 +33,7 @@ __all__ = [
     "dumps_article",
     "iter_jsonl_articles",
     "loads_article",
+    "strip_span",
 ]
 
 
@@ -349,6 +350,15 @@ class Article:
             except ValueError as exc:
                 fail(str(exc))
         return article
+
+
+def strip_span(text: str, start: int, end: int, *, also: str = "") -> tuple[int, int]:
+    """``(start, end)`` moved inwards past whitespace and the characters in ``also``."""
+    while start < end and (text[start].isspace() or text[start] in also):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in also):
+        end -= 1
+    return start, end
 
 
 def dumps_article(article: Article) -> str:

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from argmine.document import ArgUnit, Article
+from argmine.document import ArgUnit, Article, strip_span
 from argmine.errors import ModelError
 
 __all__ = ["IGNORE_INDEX", "ModelSpec", "TokenTagCodec", "tags_for_labels"]
@@ -62,16 +62,8 @@ IGNORE_INDEX = -100
 FORMAT_VERSION = 1
 
 
-TRIM_CHARS = " \t\r\n\f\v\u00a0\u2028\u2029,;:"
-
-
-def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """``(start, end)`` without leading/trailing whitespace, commas, semicolons or colons."""
-    while start < end and (text[start] in TRIM_CHARS or text[start].isspace()):
-        start += 1
-    while end > start and (text[end - 1] in TRIM_CHARS or text[end - 1].isspace()):
-        end -= 1
-    return start, end
+# Separators a unit never starts or ends with (besides whitespace), per the guidelines.
+TRIM_CHARS = ",;:"
 
 
 def tags_for_labels(labels: Sequence[str]) -> list[str]:
@@ -381,7 +373,7 @@ class TokenTagCodec:
         for first, last, label in self.spans(tag_ids):
             start, end = offsets[first][0], offsets[last - 1][1]
             if trim:
-                start, end = trim_span(article.text, start, end)
+                start, end = strip_span(article.text, start, end, also=TRIM_CHARS)
             if end <= start:
                 continue
             b = self.tag_to_id[f"B-{label}"]

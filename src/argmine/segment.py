@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argmine.document import ArgUnit, Article
+from argmine.document import ArgUnit, Article, strip_span
 from argmine.errors import ConfigError
 
 __all__ = [
@@ -192,14 +192,6 @@ def _lines(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def _word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
@@ -224,7 +216,7 @@ def paragraphs(text: str, *, config: SegmenterConfig | None = None) -> list[tupl
     def close() -> None:
         nonlocal block_start
         if block_start is not None:
-            s, e = _strip(text, block_start, block_end)
+            s, e = strip_span(text, block_start, block_end)
             if s < e:
                 found.append((s, e, False))
         block_start = None
@@ -237,7 +229,7 @@ def paragraphs(text: str, *, config: SegmenterConfig | None = None) -> list[tupl
             prev_ends_sentence and _is_header(line, config.header_max_words)
         ):
             close()
-            s, e = _strip(text, line_start, line_end)
+            s, e = strip_span(text, line_start, line_end)
             header = _is_header(line, config.header_max_words)
             found.append((s, e, header))
             # A list item may continue on the next line; a header never does.
@@ -297,7 +289,7 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             break
         out.append((start + found, start + found + len(piece)))
         cursor = found + len(piece)
-    rest = _strip(text, start + cursor, end)
+    rest = strip_span(text, start + cursor, end)
     if rest[0] < rest[1]:
         # Anything pysbd did not return (or everything after a mismatch) is kept, never lost.
         if out and not text[rest[0] : rest[1]].strip(".!?\u2026\"'\u201d\u2019)] "):
@@ -358,10 +350,10 @@ def _initial_cut(text: str, start: int, end: int, config: SegmenterConfig) -> in
 def _strip_clause_end(text: str, start: int, end: int) -> tuple[int, int]:
     """Strip whitespace, and a trailing comma, semicolon, colon or dash (a clause ends at its
     last word; sentence-final punctuation stays)."""
-    start, end = _strip(text, start, end)
+    start, end = strip_span(text, start, end)
     while end > start and text[end - 1] in _CLAUSE_TAIL:
         end -= 1
-        start, end = _strip(text, start, end)
+        start, end = strip_span(text, start, end)
     return start, end
 
 
@@ -390,7 +382,7 @@ def _clauses(text: str, start: int, end: int, config: SegmenterConfig) -> list[t
         if s < e:
             pieces.append((s, e))
             left = cut
-    s, e = _strip(text, left, end)
+    s, e = strip_span(text, left, end)
     if s < e:
         pieces.append((s, e))
     # The last piece may have become too short after earlier cuts: merge it back.
