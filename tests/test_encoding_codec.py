@@ -231,3 +231,50 @@ def test_encoding_decode_trims_separators_at_unit_edges(tokenizer, trim):
     units = codec.decode(article, windows, perfect_probs(codec, windows), trim=trim)
     got = [text[u.start : u.end] for u in units]
     assert got == (["Russia pushed ahead"] if trim else [", Russia pushed ahead;"])
+
+
+@pytest.mark.parametrize(("max_length", "stride"), [(48, 24), (64, 30), (256, 64)])
+def test_encoding_longest_stitch_recovers_units_shorter_than_the_overlap(
+    tokenizer, max_length, stride
+):
+    """A unit of at most ``stride`` tokens lies whole in some window, so decoding each window
+    on its own and keeping the longest of overlapping pieces gives the gold units back."""
+    article = long_article(30)
+    codec = TokenTagCodec(tokenizer, LABELS, max_length=max_length, stride=stride)
+    windows = codec.encode(article)
+    ids, offsets = codec.tokenize(article.text)
+    longest_unit = max(
+        sum(1 for s, e in offsets if s >= u.start and e <= u.end) for u in article.units
+    )
+    assert longest_unit <= stride
+    if max_length < 100:
+        assert len(windows) > 3
+    units = codec.decode(article, windows, perfect_probs(codec, windows), stitch="longest")
+    assert spans(units) == spans(article.sorted_units())
+
+
+def test_encoding_longest_stitch_keeps_the_longer_piece_of_a_cut_unit(tokenizer):
+    """A unit longer than the overlap is cut by every window edge: "owned" stitching still
+    gives it whole, "longest" gives its longest piece (the pipeline's behaviour)."""
+    article = make_article(
+        [("Intro words here.", None), (" ".join(["very"] * 40) + " long claim.", "Claim")]
+    )
+    codec = TokenTagCodec(tokenizer, LABELS, max_length=20, stride=4)
+    windows = codec.encode(article)
+    probs = perfect_probs(codec, windows)
+    assert spans(codec.decode(article, windows, probs)) == spans(article.units)
+    pieces = codec.decode(article, windows, probs, stitch="longest")
+    gold = article.units[0]
+    assert pieces, "the unit is lost"
+    assert all(gold.start <= u.start < u.end <= gold.end for u in pieces)
+    assert sum(u.end - u.start for u in pieces) < gold.end - gold.start
+    ordered = sorted(pieces, key=lambda u: u.start)
+    assert all(b.start >= a.end for a, b in itertools.pairwise(ordered)), "pieces overlap"
+
+
+def test_encoding_rejects_unknown_stitch(tokenizer):
+    article = long_article(2)
+    codec = TokenTagCodec(tokenizer, LABELS)
+    windows = codec.encode(article)
+    with pytest.raises(ValueError, match="stitch"):
+        codec.decode(article, windows, perfect_probs(codec, windows), stitch="middle")

@@ -75,6 +75,39 @@ def test_tag_predict_does_not_depend_on_batching(tagger, batch_size):
             np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+def test_tag_longest_stitch_matches_the_transformers_pipeline(tagger, tiny_model):
+    """With thresholds, Viterbi and trimming off and ``stitch="longest"``, argmine decodes the
+    same argmax to the same spans as ``pipeline("token-classification",
+    aggregation_strategy="simple")`` given the same window length and stride (the identity
+    check of benchmarks/speed.py, here on a real, multi-window run)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.model_max_length = tagger.spec.max_length
+    pipe = pipeline(
+        "token-classification",
+        model=AutoModelForTokenClassification.from_pretrained(tiny_model).eval(),
+        tokenizer=tokenizer,
+        aggregation_strategy="simple",
+        stride=tagger.spec.stride,
+        device=-1,
+    )
+    articles = _articles()
+    assert len(tagger.codec.encode(articles[1], with_labels=False)) > 2
+    ours = tagger.predict(articles, thresholds=False, viterbi=False, trim=False, stitch="longest")
+    owned = tagger.predict(articles, thresholds=False, viterbi=False, trim=False)
+    n_spans = 0
+    for article, tagged, theirs in zip(
+        articles, ours, pipe([a.text for a in articles]), strict=True
+    ):
+        expected = {(int(e["start"]), int(e["end"]), e["entity_group"]) for e in theirs}
+        assert {(u.start, u.end, u.label) for u in tagged.units} == expected, article.id
+        n_spans += len(expected)
+    assert n_spans > 0, "the tiny model should predict some spans"
+    # away from window overlaps both stitchings agree; in them they may not
+    assert {(u.start, u.end) for u in ours[0].units} == {(u.start, u.end) for u in owned[0].units}
+
+
 def _with_spec(tiny_model, tmp_path, **changes):
     copy = tmp_path / "model"
     shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("checkpoints"))

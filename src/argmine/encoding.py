@@ -65,6 +65,9 @@ FORMAT_VERSION = 1
 # Separators a unit never starts or ends with (besides whitespace), per the guidelines.
 TRIM_CHARS = ",;:"
 
+# How decode() joins overlapping windows (see TokenTagCodec.decode).
+STITCH_MODES = ("owned", "longest")
+
 
 def tags_for_labels(labels: Sequence[str]) -> list[str]:
     """``["O", "B-L1", "I-L1", "B-L2", ...]`` (the order of the model's output units)."""
@@ -267,16 +270,10 @@ class TokenTagCodec:
         offsets: list[tuple[int, int]] = [(0, 0)] * n_tokens
         npre = len(self.prefix)
         for window, p in zip(windows, probs, strict=True):
-            p = np.asarray(p, dtype=np.float32)
+            content = self._window_content(window, p)
             start, end = int(window["token_start"]), int(window["token_end"])
-            if p.ndim != 2 or p.shape[1] != n_tags or p.shape[0] < npre + end - start:
-                raise ValueError(
-                    f"window {window.get('window')}: probabilities of shape {p.shape} do not fit "
-                    f"{npre + end - start + len(self.suffix)} positions x {n_tags} tags"
-                )
             own_start, own_end = int(window["own_start"]), int(window["own_end"])
-            a, b = own_start - start, own_end - start
-            out[own_start:own_end] = p[npre + a : npre + b]
+            out[own_start:own_end] = content[own_start - start : own_end - start]
             win_offsets = window["offsets"]
             for t in range(start, end):
                 offsets[t] = tuple(win_offsets[npre + t - start])  # type: ignore[assignment]
@@ -347,6 +344,67 @@ class TokenTagCodec:
             found.append(tuple(current))  # type: ignore[arg-type]
         return found
 
+    def _window_content(self, window: Mapping[str, Any], p: np.ndarray) -> np.ndarray:
+        """The rows of one window's probabilities that belong to its document tokens."""
+        p = np.asarray(p, dtype=np.float32)
+        npre, n_tags = len(self.prefix), len(self.tags)
+        n = int(window["token_end"]) - int(window["token_start"])
+        if p.ndim != 2 or p.shape[1] != n_tags or p.shape[0] < npre + n:
+            raise ValueError(
+                f"window {window.get('window')}: probabilities of shape {p.shape} do not fit "
+                f"{npre + n + len(self.suffix)} positions x {n_tags} tags"
+            )
+        return p[npre : npre + n]
+
+    def _tag_spans(
+        self, token_probs: np.ndarray, offsets: Sequence[tuple[int, int]], viterbi: bool
+    ) -> list[tuple[int, int, str, float]]:
+        """``(start_char, end_char, label, score)`` of the units one probability sequence
+        decodes to; score = mean over the unit's tokens of P(B-X) + P(I-X)."""
+        tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
+        found = []
+        for first, last, label in self.spans(tag_ids):
+            b = self.tag_to_id[f"B-{label}"]
+            i = self.tag_to_id[f"I-{label}"]
+            score = float(np.mean(token_probs[first:last, b] + token_probs[first:last, i]))
+            found.append(
+                (offsets[first][0], offsets[last - 1][1], label, min(max(score, 0.0), 1.0))
+            )
+        return found
+
+    def _longest_spans(
+        self,
+        windows: Sequence[Mapping[str, Any]],
+        probs: Sequence[np.ndarray],
+        viterbi: bool,
+    ) -> list[tuple[int, int, str, float]]:
+        """Each window decoded on its own; of overlapping units the longer is kept (equal
+        length: the higher score), scanning by start as transformers' token-classification
+        pipeline does (``aggregate_overlapping_entities``)."""
+        if len(windows) != len(probs):
+            raise ValueError(f"{len(windows)} windows but {len(probs)} probability arrays")
+        npre = len(self.prefix)
+        found: list[tuple[int, int, str, float]] = []
+        for window, p in zip(windows, probs, strict=True):
+            content = self._window_content(window, p)
+            offsets = window["offsets"][npre : npre + len(content)]
+            found += self._tag_spans(content, offsets, viterbi)
+        if len(windows) < 2 or not found:
+            return found
+        found.sort(key=lambda s: s[0])  # stable: ties keep window order
+        kept = []
+        previous = found[0]
+        for span in found:
+            if previous[0] <= span[0] < previous[1]:
+                longer = span[1] - span[0] - (previous[1] - previous[0])
+                if longer > 0 or (longer == 0 and span[3] > previous[3]):
+                    previous = span
+            else:
+                kept.append(previous)
+                previous = span
+        kept.append(previous)
+        return kept
+
     def decode(
         self,
         article: Article,
@@ -357,9 +415,16 @@ class TokenTagCodec:
         min_words: int | Mapping[str, int] = 0,
         viterbi: bool = True,
         trim: bool = True,
+        stitch: str = "owned",
     ) -> list[ArgUnit]:
         """Units from per-window tag probabilities (rows = window positions incl. specials).
 
+        ``stitch``: ``"owned"`` (default) joins the windows into one document sequence, each
+        token from the window that owns it, and decodes that, so a unit crossing a window
+        boundary comes out whole; ``"longest"`` decodes each window on its own and keeps the
+        longer of two overlapping units, which is what transformers' token-classification
+        pipeline does with ``stride`` (``benchmarks/speed.py`` uses it to check that both
+        decode the same argmax to the same spans).
         ``thresholds``: a unit whose score (mean over its tokens of P(B-X) + P(I-X)) is below
         ``thresholds[X]`` is dropped. ``min_words``: units with fewer whitespace-separated
         words are dropped (one number, or per label). ``trim``: whitespace and the separators
@@ -367,19 +432,19 @@ class TokenTagCodec:
         end a unit with them; a model that tags the comma before a unit is corrected here).
         Unit ids are ``T1``, ``T2``, ... in text order.
         """
-        token_probs, offsets = self.stitch(windows, probs)
-        tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
+        if stitch == "owned":
+            token_probs, offsets = self.stitch(windows, probs)
+            found = self._tag_spans(token_probs, offsets, viterbi)
+        elif stitch == "longest":
+            found = self._longest_spans(windows, probs, viterbi)
+        else:
+            raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
         units: list[ArgUnit] = []
-        for first, last, label in self.spans(tag_ids):
-            start, end = offsets[first][0], offsets[last - 1][1]
+        for start, end, label, score in found:
             if trim:
                 start, end = strip_span(article.text, start, end, also=TRIM_CHARS)
             if end <= start:
                 continue
-            b = self.tag_to_id[f"B-{label}"]
-            i = self.tag_to_id[f"I-{label}"]
-            score = float(np.mean(token_probs[first:last, b] + token_probs[first:last, i]))
-            score = min(max(score, 0.0), 1.0)
             if thresholds is not None and score < float(thresholds.get(label, 0.0)):
                 continue
             need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words

@@ -216,13 +216,15 @@ class Tagger:
         thresholds: bool = True,
         viterbi: bool = True,
         trim: bool = True,
+        stitch: str = "owned",
         on_progress: Callable[[float], None] | None = None,
     ) -> list[Article]:
         """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]).
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
         model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
-        a comma that the model tagged at a unit's edge (see ``TokenTagCodec.decode``).
+        a comma that the model tagged at a unit's edge; ``stitch`` is how overlapping windows
+        are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
         Relations are not predicted; the article's meta gets ``{"model": <run name>}``.
         """
         out = []
@@ -239,6 +241,7 @@ class Tagger:
                 min_words=self.spec.min_words if thresholds else 0,
                 viterbi=viterbi,
                 trim=trim,
+                stitch=stitch,
             )
             tagged = article.with_annotations(units)
             tagged.meta["model"] = self.name
