@@ -7,12 +7,21 @@ times each, on ``--threads`` CPU threads. Fair by construction:
 * the pipeline gets the model's window length (``tokenizer.model_max_length = max_length``)
   and ``stride``, and its best batch size (tried on the articles first);
 * argmine runs without its per-class thresholds and minimum lengths and with argmax decoding
-  (``thresholds=False, viterbi=False, trim=False``), so both decode the same argmax; the pipeline's
+  (``thresholds=False, viterbi=False, trim=False``) and joins overlapping windows the
+  pipeline's way (``stitch="longest"``: each window decoded on its own, the longer of two
+  overlapping units kept), so both decode the same argmax the same way; the pipeline's
   ``aggregation_strategy="simple"`` entity groups are already character spans, and the
-  identity check compares the span sets (start, end, label) article by article.
+  identity check compares the span sets (start, end, label) article by article. The same
+  probabilities are also decoded with argmine's default stitching (``"owned"``: each token from
+  the window where it is farthest from an edge), and that identity is printed beside it.
 
 ``identical_spans`` = |argmine spans ∩ pipeline spans| / |argmine spans ∪ pipeline spans|,
 pooled over articles. The last line reads ``speedup: X.XX identical_spans: 0.XXX``.
+
+The run also prints a *float32 ceiling*: the multiply-adds of the model's linear layers and
+attention over argmine's windows, divided by the matrix-multiply speed measured on this machine
+(torch.matmul in the FFN's shape, same threads), is the least time any float32 implementation
+of this model needs; the pipeline's time over it bounds the speed-up float32 can reach here.
 
 Run (2 cores)::
 
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import platform
 import statistics
 import sys
 import time
@@ -67,6 +77,50 @@ def overlap_chars(tagger, article) -> list[tuple[int, int]]:
     return ranges
 
 
+def matmul_gflops(hidden: int, intermediate: int, threads: int, seconds: float = 2.0) -> float:
+    """Best float32 torch.matmul speed (GFLOP/s) in the FFN's shape: 4096 tokens x hidden @
+    hidden x intermediate, the layer shape that dominates a BERT encoder's time."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a = torch.randn(4096, hidden)
+    b = torch.randn(hidden, intermediate)
+    flops = 2.0 * 4096 * hidden * intermediate
+    best = 0.0
+    end = time.perf_counter() + seconds
+    with torch.inference_mode():
+        torch.matmul(a, b)
+        while time.perf_counter() < end:
+            start = time.perf_counter()
+            torch.matmul(a, b)
+            best = max(best, flops / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def model_flops(model, window_lengths: list[int]) -> float:
+    """Multiply-add FLOPs of a BERT-style encoder over windows of the given lengths: every
+    nn.Linear once per token, plus attention scores and weighted sums (2 x n x hidden per
+    token per layer)."""
+    import torch
+
+    linear = sum(
+        m.in_features * m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)
+    )
+    config = model.config
+    layers, hidden = config.num_hidden_layers, config.hidden_size
+    return sum(2.0 * n * linear + layers * 4.0 * n * n * hidden for n in window_lengths)
+
+
+def span_identity(tagged_articles, pipeline_outputs) -> tuple[int, int]:
+    same = union = 0
+    for tagged, outputs in zip(tagged_articles, pipeline_outputs, strict=True):
+        ours = {(u.start, u.end, u.label) for u in tagged.units}
+        theirs = pipeline_spans(outputs)
+        same += len(ours & theirs)
+        union += len(ours | theirs)
+    return same, union
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/default", help="model directory")
@@ -87,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
     from transformers.utils import logging as hf_logging
 
-    from argmine.tag import Tagger
+    from argmine.tag import Tagger, cpu_has_bf16_matmul
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -100,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"corpus: {corpus}, {len(articles)} articles, {n_tokens} tokens; model {args.model} "
         f"(max_length {spec.max_length}, stride {spec.stride}); {args.threads} threads; "
-        f"argmine dtype {args.dtype}, quantize {args.quantize}"
+        f"argmine dtype {args.dtype}, quantize {args.quantize}; CPU {platform.machine()} "
+        f"{torch.backends.cpu.get_cpu_capability()}, bfloat16 matrix units: "
+        f"{'yes' if cpu_has_bf16_matmul() else 'no'}; torch {torch.__version__}"
     )
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=True)
@@ -137,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def run_argmine():
         return tagger.predict(
-            articles, batch_size=args.batch_size, thresholds=False, viterbi=False, trim=False
+            articles,
+            batch_size=args.batch_size,
+            thresholds=False,
+            viterbi=False,
+            trim=False,
+            stitch="longest",
         )
 
     def run_pipeline():
@@ -158,19 +219,24 @@ def main(argv: list[str] | None = None) -> int:
             f"pipeline {times['pipeline'][-1]:.2f}s"
         )
 
-    same = union = same_in = union_in = 0
-    for tagged, outputs in zip(results["argmine"], results["pipeline"], strict=True):
-        ours = {(u.start, u.end, u.label) for u in tagged.units}
+    same, union = span_identity(results["argmine"], results["pipeline"])
+    identical = same / union if union else 1.0
+    # The same argmax decoded with argmine's default stitching, and where that differs.
+    owned = []
+    same_in = union_in = 0
+    for article, outputs, (windows, probs) in zip(
+        articles, results["pipeline"], tagger.window_probs(articles), strict=True
+    ):
+        units = tagger.codec.decode(article, windows, probs, viterbi=False, trim=False)
+        owned.append(article.with_annotations(units))
+        ours = {(u.start, u.end, u.label) for u in units}
         theirs = pipeline_spans(outputs)
-        same += len(ours & theirs)
-        union += len(ours | theirs)
-        # Spans that touch no window overlap: there both decode one window's argmax, so any
-        # difference would be a decoding difference, not a stitching one.
-        overlaps = overlap_chars(tagger, tagged)
+        # Spans that touch no window overlap: there both stitchings decode one window.
+        overlaps = overlap_chars(tagger, article)
         inside = {s for s in ours | theirs if not any(s[0] < b and s[1] > a for a, b in overlaps)}
         same_in += len(ours & theirs & inside)
         union_in += len(inside)
-    identical = same / union if union else 1.0
+    same_owned, union_owned = span_identity(owned, results["pipeline"])
 
     for name in ("argmine", "pipeline"):
         t = statistics.median(times[name])
@@ -178,10 +244,27 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:9s}: median {t:.2f}s  {n_tokens / t:8.0f} tokens/s  "
             f"{len(articles) / t:6.2f} articles/s"
         )
-    print(f"spans: {same} identical of {union} distinct (argmine ∪ pipeline)")
+    print(f"spans, stitch='longest': {same} identical of {union} distinct (argmine ∪ pipeline)")
     print(
-        f"spans away from window overlaps: {same_in} identical of {union_in} "
-        f"({same_in / union_in if union_in else 1.0:.3f})"
+        f"spans, argmine's default stitch='owned': {same_owned} identical of {union_owned} "
+        f"({same_owned / union_owned if union_owned else 1.0:.3f}); away from window overlaps "
+        f"{same_in} of {union_in} ({same_in / union_in if union_in else 1.0:.3f})"
+    )
+
+    lengths = [
+        len(w["input_ids"]) for a in articles for w in tagger.codec.encode(a, with_labels=False)
+    ]
+    flops = model_flops(tagger.model, lengths)
+    config = tagger.model.config
+    peak = matmul_gflops(config.hidden_size, config.intermediate_size, args.threads)
+    floor = flops / (peak * 1e9)
+    t_argmine = statistics.median(times["argmine"])
+    print(
+        f"float32 ceiling: {flops / 1e9:.0f} GFLOP over {len(lengths)} windows; matmul peak "
+        f"{peak:.0f} GFLOP/s here -> at least {floor:.2f}s; argmine ran at "
+        f"{flops / t_argmine / 1e9:.0f} GFLOP/s ({flops / t_argmine / 1e9 / peak:.0%} of peak); "
+        f"the best float32 speed-up over this pipeline run is "
+        f"{statistics.median(times['pipeline']) / floor:.2f}"
     )
     if args.quantize or args.dtype != "float32":
         reference = Tagger.load(args.model, threads=args.threads)

@@ -214,3 +214,32 @@ def test_cli_tag_same_article_twice_is_tagged_once(tiny_model, inputs, tmp_path)
     )
     assert code == 1
     assert "duplicate article id 'hostile'" in stderr
+
+
+def test_cli_tag_bfloat16_agrees_with_float32_in_label_and_span_count(tiny_model, inputs, tmp_path):
+    """--dtype bfloat16 runs the model under bfloat16 autocast; its units are valid slices and
+    close to float32's (same articles, similar numbers of units)."""
+    runs = {}
+    for dtype in ("float32", "bfloat16"):
+        out = tmp_path / f"{dtype}.jsonl"
+        code, _, stderr = _run(
+            "tag", str(inputs), "--model", str(tiny_model), "-o", str(out), "--dtype", dtype
+        )
+        assert code == 0, stderr
+        runs[dtype] = {a.id: a for a in _read(out)}
+    assert runs["float32"].keys() == runs["bfloat16"].keys()
+    for article_id, article in runs["bfloat16"].items():
+        assert not article.problems(), article.problems()
+        n32 = len(runs["float32"][article_id].units)
+        assert abs(len(article.units) - n32) <= max(2, n32 // 4), article_id
+
+
+def test_cli_tag_rejects_unknown_dtype_in_one_line(tiny_model, inputs, tmp_path):
+    out = tmp_path / "o.jsonl"
+    code, _, stderr = _run(
+        "tag", str(inputs), "--model", str(tiny_model), "-o", str(out), "--dtype", "float16"
+    )
+    assert code == 1
+    assert "--dtype 'float16'" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists()

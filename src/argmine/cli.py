@@ -347,6 +347,14 @@ def tag_cmd(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
     ] = 16,
+    dtype: Annotated[
+        str,
+        typer.Option(
+            "--dtype",
+            help="float32, or bfloat16 on CPUs with AMX / AVX512-BF16 (faster there, slower "
+            "elsewhere; agreement with float32 in docs/benchmarks.md).",
+        ),
+    ] = "float32",
     chunk_size: Annotated[
         int,
         typer.Option("--chunk-size", min=1, help="Articles tagged between two atomic writes."),
@@ -362,6 +370,8 @@ def tag_cmd(
         raise fail(f"--format {fmt!r}: expected one of {', '.join(TAG_FORMATS)}")
     if resume and force:
         raise fail("--resume and --force contradict each other; pass one of them")
+    if dtype not in ("float32", "bfloat16"):
+        raise fail(f"--dtype {dtype!r}: expected float32 or bfloat16")
     from argmine.tag import tag_files
 
     try:
@@ -376,6 +386,7 @@ def tag_cmd(
             threads=threads,
             batch_size=batch_size,
             chunk_size=chunk_size,
+            dtype=dtype,
             schema_path=schema,
             progress=not no_progress,
         )

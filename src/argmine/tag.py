@@ -72,6 +72,18 @@ def resolve_model_dir(model_dir: str | os.PathLike[str] | None) -> Path:
     return path
 
 
+def cpu_has_bf16_matmul() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AMX tiles or AVX512-BF16);
+    on other CPUs oneDNN emulates it and bfloat16 autocast is slower than float32."""
+    try:
+        import torch.cpu
+
+        checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+    except (ImportError, RuntimeError):
+        return False
+
+
 class Tagger:
     """A loaded model directory: tokenizer, token classifier and its :class:`ModelSpec`."""
 
@@ -153,6 +165,13 @@ class Tagger:
                 model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
             )
         resolved = "float32" if dtype == "auto" else dtype
+        if resolved == "bfloat16" and not cpu_has_bf16_matmul():
+            log.warning(
+                "this CPU (%s) has no bfloat16 matrix units (AMX or AVX512-BF16): bfloat16 "
+                "will be slower than float32 here (about 5x on the AVX2 machine in "
+                "docs/benchmarks.md)",
+                torch.backends.cpu.get_cpu_capability(),
+            )
         return cls(model=model, tokenizer=tokenizer, spec=spec, model_dir=path, dtype=resolved)
 
     # -- inference ----------------------------------------------------------------------------
