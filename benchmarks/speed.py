@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     lengths = [
         len(w["input_ids"]) for a in articles for w in tagger.codec.encode(a, with_labels=False)
     ]
-    flops = model_flops(tagger.model, lengths)
-    config = tagger.model.config
+    flops = model_flops(hf_model, lengths)  # the float model: quantized layers are no nn.Linear
+    config = hf_model.config
     peak = matmul_gflops(config.hidden_size, config.intermediate_size, args.threads)
     floor = flops / (peak * 1e9)
     t_argmine = statistics.median(times["argmine"])
