@@ -242,7 +242,7 @@ def test_encoding_longest_stitch_recovers_units_shorter_than_the_overlap(
     article = long_article(30)
     codec = TokenTagCodec(tokenizer, LABELS, max_length=max_length, stride=stride)
     windows = codec.encode(article)
-    ids, offsets = codec.tokenize(article.text)
+    _, offsets = codec.tokenize(article.text)
     longest_unit = max(
         sum(1 for s, e in offsets if s >= u.start and e <= u.end) for u in article.units
     )

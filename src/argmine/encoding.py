@@ -358,18 +358,20 @@ class TokenTagCodec:
 
     def _tag_spans(
         self, token_probs: np.ndarray, offsets: Sequence[tuple[int, int]], viterbi: bool
-    ) -> list[tuple[int, int, str, float]]:
-        """``(start_char, end_char, label, score)`` of the units one probability sequence
-        decodes to; score = mean over the unit's tokens of P(B-X) + P(I-X)."""
+    ) -> list[tuple[int, int, str, float, float]]:
+        """``(start_char, end_char, label, score, confidence)`` of the units one probability
+        sequence decodes to. ``score`` = mean over the unit's tokens of P(B-X) + P(I-X);
+        ``confidence`` = mean over its tokens of the top tag probability, the entity score of
+        transformers' pipeline (used to break ties in ``"longest"`` stitching)."""
         tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
         found = []
         for first, last, label in self.spans(tag_ids):
             b = self.tag_to_id[f"B-{label}"]
             i = self.tag_to_id[f"I-{label}"]
-            score = float(np.mean(token_probs[first:last, b] + token_probs[first:last, i]))
-            found.append(
-                (offsets[first][0], offsets[last - 1][1], label, min(max(score, 0.0), 1.0))
-            )
+            unit = token_probs[first:last]
+            score = min(max(float(np.mean(unit[:, b] + unit[:, i])), 0.0), 1.0)
+            confidence = float(np.mean(unit.max(-1)))
+            found.append((offsets[first][0], offsets[last - 1][1], label, score, confidence))
         return found
 
     def _longest_spans(
@@ -377,14 +379,14 @@ class TokenTagCodec:
         windows: Sequence[Mapping[str, Any]],
         probs: Sequence[np.ndarray],
         viterbi: bool,
-    ) -> list[tuple[int, int, str, float]]:
-        """Each window decoded on its own; of overlapping units the longer is kept (equal
-        length: the higher score), scanning by start as transformers' token-classification
-        pipeline does (``aggregate_overlapping_entities``)."""
+    ) -> list[tuple[int, int, str, float, float]]:
+        """Each window decoded on its own; of overlapping units the longer (in characters) is
+        kept, of two as long the one with the higher confidence, scanning by start exactly as
+        transformers' token-classification pipeline does (``aggregate_overlapping_entities``)."""
         if len(windows) != len(probs):
             raise ValueError(f"{len(windows)} windows but {len(probs)} probability arrays")
         npre = len(self.prefix)
-        found: list[tuple[int, int, str, float]] = []
+        found: list[tuple[int, int, str, float, float]] = []
         for window, p in zip(windows, probs, strict=True):
             content = self._window_content(window, p)
             offsets = window["offsets"][npre : npre + len(content)]
@@ -397,7 +399,7 @@ class TokenTagCodec:
         for span in found:
             if previous[0] <= span[0] < previous[1]:
                 longer = span[1] - span[0] - (previous[1] - previous[0])
-                if longer > 0 or (longer == 0 and span[3] > previous[3]):
+                if longer > 0 or (longer == 0 and span[4] > previous[4]):
                     previous = span
             else:
                 kept.append(previous)
@@ -440,7 +442,7 @@ class TokenTagCodec:
         else:
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
         units: list[ArgUnit] = []
-        for start, end, label, score in found:
+        for start, end, label, score, _ in found:
             if trim:
                 start, end = strip_span(article.text, start, end, also=TRIM_CHARS)
             if end <= start:
