@@ -36,7 +36,11 @@ start every ``max_length - specials - stride`` tokens, so consecutive windows ov
 token range it covers (``token_start``/``token_end``) and the range it *owns* (``own_start``/
 ``own_end``): every token is owned by exactly one window, the one where it is farthest from a
 window edge (the overlap is split in the middle), because predictions near an edge see little
-context.
+context. ``decode(stitch="longest")`` is the alternative of transformers' token-classification
+pipeline: each window decoded on its own, the longer of two overlapping units kept. Both
+score the same on Webis dev (docs/benchmarks.md); "owned" is the default because a unit longer
+than the overlap comes out whole, and "longest" lets benchmarks/speed.py check that argmine and
+the pipeline decode the same argmax to the same spans.
 """
 
 from __future__ import annotations
