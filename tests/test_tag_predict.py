@@ -171,3 +171,12 @@ def test_tag_evaluate_model_perfect_when_gold_is_its_own_output(tiny_model):
     scores = evaluate_model(tiny_model, gold)
     assert scores["exact"]["micro"]["f1"] == pytest.approx(1.0)
     assert scores["overlap"]["micro"]["f1"] == pytest.approx(1.0)
+
+
+def test_tag_predict_rejects_unknown_stitch_before_running_the_model(tagger, monkeypatch):
+    def no_forward(*args, **kwargs):
+        raise AssertionError("the model ran before the argument was checked")
+
+    monkeypatch.setattr(tagger, "window_probs", no_forward)
+    with pytest.raises(ValueError, match="stitch must be one of owned, longest"):
+        tagger.predict(_articles(), stitch="middle")

@@ -246,6 +246,10 @@ class Tagger:
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
         Relations are not predicted; the article's meta gets ``{"model": <run name>}``.
         """
+        from argmine.encoding import STITCH_MODES
+
+        if stitch not in STITCH_MODES:  # before the forward pass, not after it
+            raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
         out = []
         for article, (windows, probs) in zip(
             articles,
