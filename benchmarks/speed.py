@@ -98,9 +98,9 @@ def matmul_gflops(hidden: int, intermediate: int, threads: int, seconds: float =
 
 
 def model_flops(model, window_lengths: list[int]) -> float:
-    """Multiply-add FLOPs of a BERT-style encoder over windows of the given lengths: every
-    nn.Linear once per token, plus attention scores and weighted sums (2 x n x hidden per
-    token per layer)."""
+    """FLOPs (2 per multiply-add) of a BERT-style encoder over windows of the given lengths:
+    every nn.Linear once per token, plus attention scores and weighted sums (2 x n x hidden
+    multiply-adds per token per layer for a window of n tokens)."""
     import torch
 
     linear = sum(
