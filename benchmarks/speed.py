@@ -111,11 +111,14 @@ def model_flops(model, window_lengths: list[int]) -> float:
     return sum(2.0 * n * linear + layers * 4.0 * n * n * hidden for n in window_lengths)
 
 
-def span_identity(tagged_articles, pipeline_outputs) -> tuple[int, int]:
+def unit_spans(article) -> set[tuple[int, int, str]]:
+    return {(u.start, u.end, u.label) for u in article.units}
+
+
+def span_identity(pairs) -> tuple[int, int]:
+    """(identical, distinct) spans pooled over ``(span set, span set)`` pairs."""
     same = union = 0
-    for tagged, outputs in zip(tagged_articles, pipeline_outputs, strict=True):
-        ours = {(u.start, u.end, u.label) for u in tagged.units}
-        theirs = pipeline_spans(outputs)
+    for ours, theirs in pairs:
         same += len(ours & theirs)
         union += len(ours | theirs)
     return same, union
@@ -219,7 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             f"pipeline {times['pipeline'][-1]:.2f}s"
         )
 
-    same, union = span_identity(results["argmine"], results["pipeline"])
+    same, union = span_identity(
+        (unit_spans(a), pipeline_spans(o))
+        for a, o in zip(results["argmine"], results["pipeline"], strict=True)
+    )
     identical = same / union if union else 1.0
     # The same argmax decoded with argmine's default stitching, and where that differs.
     owned = []
@@ -229,14 +235,16 @@ def main(argv: list[str] | None = None) -> int:
     ):
         units = tagger.codec.decode(article, windows, probs, viterbi=False, trim=False)
         owned.append(article.with_annotations(units))
-        ours = {(u.start, u.end, u.label) for u in units}
+        ours = unit_spans(owned[-1])
         theirs = pipeline_spans(outputs)
         # Spans that touch no window overlap: there both stitchings decode one window.
         overlaps = overlap_chars(tagger, article)
         inside = {s for s in ours | theirs if not any(s[0] < b and s[1] > a for a, b in overlaps)}
         same_in += len(ours & theirs & inside)
         union_in += len(inside)
-    same_owned, union_owned = span_identity(owned, results["pipeline"])
+    same_owned, union_owned = span_identity(
+        (unit_spans(a), pipeline_spans(o)) for a, o in zip(owned, results["pipeline"], strict=True)
+    )
 
     for name in ("argmine", "pipeline"):
         t = statistics.median(times[name])
@@ -270,12 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         reference = Tagger.load(args.model, threads=args.threads)
         base = reference.predict(articles, batch_size=args.batch_size)
         fast = tagger.predict(articles, batch_size=args.batch_size)
-        agree = union_q = 0
-        for x, y in zip(base, fast, strict=True):
-            a = {(u.start, u.end, u.label) for u in x.units}
-            b = {(u.start, u.end, u.label) for u in y.units}
-            agree += len(a & b)
-            union_q += len(a | b)
+        agree, union_q = span_identity(
+            (unit_spans(x), unit_spans(y)) for x, y in zip(base, fast, strict=True)
+        )
         print(
             f"agreement with float32 (full decoding: Viterbi, thresholds, min lengths): "
             f"{agree} identical of {union_q} spans ({agree / union_q if union_q else 1.0:.3f})"
