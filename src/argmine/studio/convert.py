@@ -25,7 +25,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,6 +323,28 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _pick_label(
+    labels: Any,
+    known: Sequence[str] | None,
+    where: str,
+    warn: Callable[[str], None],
+    *,
+    missing: str = "no label",
+) -> str | None:
+    """The first of a result's ``labels``; ``None`` (with a warning) when there is no label
+    or it is not one of ``known`` (``None``: any label is accepted)."""
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        warn(f"{where}: {missing}; dropped")
+        return None
+    label = labels[0]
+    if len(labels) > 1:
+        warn(f"{where}: several labels {labels}; kept the first, {label!r}")
+    if known is not None and label not in known:
+        warn(f"{where}: unknown label {label!r} (schema: {', '.join(known)}); dropped")
+        return None
+    return label
+
+
 def _score(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -396,23 +418,13 @@ def _parse_annotation(
             warn(f"span {region}: no value; dropped")
             dropped.add(region)
             continue
-        labels = value.get("labels")
-        if (
-            not isinstance(labels, list)
-            or not labels
-            or not all(isinstance(x, str) for x in labels)
-        ):
-            warn(f"span {region}: no label; dropped")
-            dropped.add(region)
-            continue
-        label = labels[0]
-        if len(labels) > 1:
-            warn(f"span {region}: several labels {labels}; kept the first, {label!r}")
-        if schema is not None and label not in schema.span_names:
-            warn(
-                f"span {region}: unknown label {label!r} (schema: "
-                f"{', '.join(schema.span_names)}); dropped"
-            )
+        label = _pick_label(
+            value.get("labels"),
+            schema.span_names if schema is not None else None,
+            f"span {region}",
+            warn,
+        )
+        if label is None:
             dropped.add(region)
             continue
         ls_start, ls_end = value.get("start"), value.get("end")
@@ -497,22 +509,14 @@ def _parse_annotation(
             head, tail = tail, head
         elif direction != "right":
             warn(f"{name}: direction {direction!r}; read as from -> to")
-        labels = result.get("labels")
-        if (
-            not isinstance(labels, list)
-            or not labels
-            or not all(isinstance(x, str) for x in labels)
-        ):
-            warn(f"{name}: no relation label; dropped")
-            continue
-        label = labels[0]
-        if len(labels) > 1:
-            warn(f"{name}: several labels {labels}; kept the first, {label!r}")
-        if schema is not None and label not in schema.relation_names:
-            warn(
-                f"{name}: unknown label {label!r} (schema: "
-                f"{', '.join(schema.relation_names)}); dropped"
-            )
+        label = _pick_label(
+            result.get("labels"),
+            schema.relation_names if schema is not None else None,
+            name,
+            warn,
+            missing="no relation label",
+        )
+        if label is None:
             continue
         if head == tail:
             warn(f"{name}: head and tail are the same span; dropped")
