@@ -391,6 +391,18 @@ def _default_segmenter() -> SegmenterConfig:
     return load_segmenter_config(DEFAULT_SEGMENTER)
 
 
+def _resolve(
+    lexicon: Lexicon | None, schema: LabelSchema | None, segmenter: SegmenterConfig | None
+) -> tuple[Lexicon, SegmenterConfig]:
+    """The default lexicon and segmenter where none is given; the lexicon checked against
+    ``schema`` if there is one."""
+    if lexicon is None:
+        lexicon = load_lexicon(DEFAULT_LEXICON)
+    if schema is not None:
+        lexicon.check(schema)
+    return lexicon, segmenter if segmenter is not None else _default_segmenter()
+
+
 def prelabel(
     article: Article,
     *,
@@ -404,12 +416,7 @@ def prelabel(
     ``configs/segmenter.yaml``; with ``schema`` the lexicon's labels are checked.
     Existing units and relations are replaced; ``meta["prelabel"] = "rules"``.
     """
-    if lexicon is None:
-        lexicon = load_lexicon(DEFAULT_LEXICON)
-    if schema is not None:
-        lexicon.check(schema)
-    if segmenter is None:
-        segmenter = _default_segmenter()
+    lexicon, segmenter = _resolve(lexicon, schema, segmenter)
     title = _title_span(article)
     scored = []
     for seg in segments(article.text, config=segmenter):
@@ -442,10 +449,5 @@ def prelabel_articles(
     segmenter: SegmenterConfig | None = None,
 ) -> list[Article]:
     """:func:`prelabel` over many articles (the lexicon is loaded and checked once)."""
-    if lexicon is None:
-        lexicon = load_lexicon(DEFAULT_LEXICON)
-    if schema is not None:
-        lexicon.check(schema)
-    if segmenter is None:
-        segmenter = _default_segmenter()
+    lexicon, segmenter = _resolve(lexicon, schema, segmenter)
     return [prelabel(a, lexicon=lexicon, segmenter=segmenter) for a in articles]
