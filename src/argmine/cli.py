@@ -52,6 +52,10 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", help="Write here instead of stdout (JSONL)."),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="torch CPU threads.")]
+WindowBatchOpt = Annotated[
+    int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
+]
 SchemaOpt = Annotated[
     Path,
     typer.Option("--schema", help="Label schema YAML.", show_default=True),
@@ -341,12 +345,8 @@ def tag_cmd(
         bool,
         typer.Option("--keep-going", help="Go on after unreadable inputs; exit 0 anyway."),
     ] = False,
-    threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="torch CPU threads.")
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
-    ] = 16,
+    threads: ThreadsOpt = None,
+    batch_size: WindowBatchOpt = 16,
     dtype: Annotated[
         str,
         typer.Option(
@@ -425,12 +425,8 @@ def evaluate_cmd(
     split: Annotated[
         str | None, typer.Option("--split", help="Corpus split (webis: train, dev, test).")
     ] = None,
-    threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="torch CPU threads.")
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
-    ] = 16,
+    threads: ThreadsOpt = None,
+    batch_size: WindowBatchOpt = 16,
     force: ForceOpt = False,
 ) -> None:
     """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, and a confusion."""
