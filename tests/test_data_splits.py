@@ -82,3 +82,16 @@ def test_data_dataset_windows_and_cache(tokenizer, tmp_path):
     stats = data_stats(splits, dd)
     assert stats["train"]["windows"] == dd["train"].num_rows
     assert stats["train"]["units"] == {"Claim": len(splits["train"])}
+
+
+def test_data_cached_dataset_with_an_empty_test_split_loads_back(tokenizer, tmp_path):
+    # `splits.test: 0` used to crash in datasets.load_from_disk (an empty split on disk).
+    codec = TokenTagCodec(tokenizer, ["Claim"], max_length=64, stride=16)
+    articles = corpus(4)
+    splits = {"train": articles[:3], "dev": articles[3:], "test": []}
+    first = build_dataset(splits, codec, cache_dir=tmp_path)
+    again = build_dataset(splits, codec, cache_dir=tmp_path)  # the cache hit
+    for dd in (first, again):
+        assert set(dd) == {"train", "dev", "test"}
+        assert dd["test"].num_rows == 0
+        assert dd["train"].num_rows >= 3

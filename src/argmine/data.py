@@ -194,9 +194,6 @@ def build_dataset(
 
     key = _cache_key(codec, splits)
     target = Path(cache_dir) / key if cache_dir is not None else None
-    if target is not None and (target / "dataset_dict.json").is_file():
-        log.info("dataset cache hit: %s", target)
-        return datasets.load_from_disk(str(target))
     features = datasets.Features(
         {
             "article_id": datasets.Value("string"),
@@ -211,6 +208,18 @@ def build_dataset(
             "own_end": datasets.Value("int32"),
         }
     )
+
+    def with_empty_splits(dd):  # type: ignore[no-untyped-def]
+        # datasets cannot load an empty split back from disk (IndexError in concat_tables),
+        # so empty splits are not saved and are added here as empty datasets.
+        for name in SPLITS:
+            if name not in dd:
+                dd[name] = datasets.Dataset.from_dict({k: [] for k in features}, features=features)
+        return dd
+
+    if target is not None and (target / "dataset_dict.json").is_file():
+        log.info("dataset cache hit: %s", target)
+        return with_empty_splits(datasets.load_from_disk(str(target)))
     dd = datasets.DatasetDict(
         {
             name: datasets.Dataset.from_dict(_rows(codec, splits.get(name, ())), features=features)
@@ -220,12 +229,12 @@ def build_dataset(
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        dd.save_to_disk(str(tmp))
+        datasets.DatasetDict({k: v for k, v in dd.items() if v.num_rows}).save_to_disk(str(tmp))
         try:
             tmp.rename(target)
         except OSError:  # another process (e.g. a torchrun worker) got there first
             shutil.rmtree(tmp, ignore_errors=True)
-        dd = datasets.load_from_disk(str(target))
+        dd = with_empty_splits(datasets.load_from_disk(str(target)))
     return dd
 
 

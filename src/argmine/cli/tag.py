@@ -76,24 +76,21 @@ def tag_cmd(
         raise fail(f"--dtype {dtype!r}: expected float32 or bfloat16")
     from argmine.tag import tag_files
 
-    try:
-        summary = tag_files(
-            inputs,
-            model_dir=model,
-            output=output,
-            fmt=fmt,
-            resume=resume,
-            force=force,
-            keep_going=keep_going,
-            threads=threads,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
-            dtype=dtype,
-            schema_path=schema,
-            progress=not no_progress,
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    summary = tag_files(
+        inputs,
+        model_dir=model,
+        output=output,
+        fmt=fmt,
+        resume=resume,
+        force=force,
+        keep_going=keep_going,
+        threads=threads,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        dtype=dtype,
+        schema_path=schema,
+        progress=not no_progress,
+    )
     err.print(
         f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "
         f"in {summary.seconds:.1f}s -> {summary.output}",

@@ -125,15 +125,15 @@ def load_corpus(
     (Webis only: train, dev or test) loads one official split; without it every Webis article
     carries its split in ``meta["split"]``.
     """
-    from argmine.errors import InputError
+    from argmine.errors import InputError, UsageError
 
     if fmt not in DEFAULT_LABELS:
-        raise ValueError(f"unknown corpus format {fmt!r} (expected {', '.join(FORMATS)})")
+        raise UsageError(f"unknown corpus format {fmt!r} (expected {', '.join(FORMATS)})")
     source = Path(path)
     if not source.exists():
         raise InputError(source, "no such file or directory")
     if split is not None and fmt != "webis":
-        raise ValueError(f"split={split!r} is only defined for the webis format")
+        raise UsageError(f"split={split!r} is only defined for the webis format")
     if fmt == "jsonl":
         articles = _jsonl(source)
     elif fmt == "labelstudio":

@@ -428,6 +428,10 @@ def parse_export(
             meta["source"] = source
         title = data.get("title") if isinstance(data.get("title"), str) else ""
         drafts = []
+        for key in ("annotations", "drafts", "predictions"):
+            if task.get(key) is not None and not isinstance(task[key], list):
+                found = type(task[key]).__name__
+                raise ValueError(f"task {task_ref}: '{key}' must be a list, got {found}")
         for draft in task.get("drafts") or []:
             who = _annotator(draft.get("user") if isinstance(draft, Mapping) else None)
             drafts.append(who)
