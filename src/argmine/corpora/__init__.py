@@ -9,7 +9,7 @@ warning). Relations are kept; a relation whose head or tail was dropped goes wit
 format         path
 =============  ==============================================================================
 jsonl          an argmine JSONL file or a directory of them (labels kept unless mapped)
-labelstudio    a Label Studio JSON export or a directory of them (``annotations/``)
+labelstudio    a Label Studio JSON export or a directory of them; one article per task
 brat           a directory of brat standoff ``.txt`` + ``.ann`` pairs (Argument Annotated Essays)
 microtexts     the arg-microtexts folder (``corpus/en/*.xml``) or a folder of ``micro_*.xml``
 webis          the Webis-Editorials-16 folder (units JSONL, else the XMI) or either file kind
@@ -107,8 +107,8 @@ def _labelstudio(path: Path) -> list[Article]:
 
     files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
     articles: list[Article] = []
-    for file in files:
-        articles.extend(load_export(file))
+    for file in files:  # one article per task: the annotation select_annotation chooses
+        articles.extend(load_export(file, one_per_task=True))
     return articles
 
 

@@ -23,6 +23,7 @@ from argmine.corpora.labelstudio.decode import (
     load_export,
     parse_export,
     read_export,
+    select_annotation,
 )
 from argmine.corpora.labelstudio.encode import (
     article_to_task,
@@ -55,6 +56,7 @@ __all__ = [
     "parse_export",
     "prediction_score",
     "read_export",
+    "select_annotation",
     "task_data",
     "to_ls_offset",
     "to_ls_text",

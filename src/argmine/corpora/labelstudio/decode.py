@@ -36,6 +36,7 @@ __all__ = [
     "load_export",
     "parse_export",
     "read_export",
+    "select_annotation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -489,6 +490,41 @@ def parse_export(
     return tasks
 
 
+def _timestamp(value: Any) -> float:
+    """An export time (ISO 8601, ``Z`` or offset) as seconds; missing or unreadable: -inf."""
+    from datetime import datetime
+
+    if not isinstance(value, str) or not value:
+        return float("-inf")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("-inf")
+
+
+def select_annotation(task: StudioTask) -> StudioAnnotation | None:
+    """The one annotation of ``task`` to train (and evaluate) on; ``None`` if none is submitted.
+
+    Ground truth first, then the latest ``updated_at``, then the latest ``created_at``, then
+    the highest annotation id; a cancelled annotation is never chosen. Training, the backend's
+    retraining and agreement's adjudicated view all call this, so they agree on the choice.
+    """
+    submitted = task.submitted
+    if not submitted:
+        return None
+
+    def key(annotation: StudioAnnotation) -> tuple[bool, float, float, float]:
+        ann_id = annotation.annotation_id
+        return (
+            annotation.ground_truth,
+            _timestamp(annotation.updated_at),
+            _timestamp(annotation.created_at),
+            float(ann_id) if _is_int(ann_id) else float("-inf"),
+        )
+
+    return max(submitted, key=key)
+
+
 def export_to_articles(
     export: list[dict[str, Any]],
     *,
@@ -496,8 +532,10 @@ def export_to_articles(
     strict: bool = False,
     report: ImportReport | None = None,
     annotators: Mapping[int, str] | None = None,
+    one_per_task: bool = False,
 ) -> list[Article]:
-    """One Article per submitted annotation of a Label Studio JSON export.
+    """One Article per submitted annotation of a Label Studio JSON export (``one_per_task``:
+    only the annotation :func:`select_annotation` chooses, with the task's data id as its id).
 
     ``meta["studio"]`` keeps ``task_id``, ``data_id``, ``annotation_id``, ``completed_by``,
     ``annotator``, ``lead_time``, ``ground_truth``, ``created_at`` and ``updated_at``. A task's
@@ -514,6 +552,9 @@ def export_to_articles(
     used_ids: set[str] = set()
     for task in tasks:
         kept = task.submitted
+        if one_per_task:
+            chosen = select_annotation(task)
+            kept = (chosen,) if chosen is not None else ()
         for annotation in kept:
             if len(kept) == 1:
                 article_id = task.data_id
@@ -555,10 +596,14 @@ def load_export(
     schema: LabelSchema | None = None,
     strict: bool = False,
     report: ImportReport | None = None,
+    one_per_task: bool = False,
 ) -> list[Article]:
-    """Read a Label Studio JSON export file; a bad file raises :class:`InputError`."""
+    """Read a Label Studio JSON export file (see :func:`export_to_articles`); a bad file raises
+    :class:`InputError`."""
     export = read_export(path)
     try:
-        return export_to_articles(export, schema=schema, strict=strict, report=report)
+        return export_to_articles(
+            export, schema=schema, strict=strict, report=report, one_per_task=one_per_task
+        )
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
