@@ -348,6 +348,13 @@ def test_corpora_labelstudio_select_annotation_order(name):
     assert all(a.id == "budget" for a in articles)
 
 
+def test_corpora_labelstudio_repeated_data_ids_get_distinct_article_ids():
+    tasks = [
+        {"id": i, "data": {"id": "a", "text": TEXT}, "annotations": [_ann(i)]} for i in (1, 2, 3)
+    ]
+    assert [a.id for a in export_to_articles(tasks)] == ["a", "a~1", "a~2"]
+
+
 def test_corpora_labelstudio_corpus_format_gives_one_article_per_task(tmp_path):
     from argmine.corpora import load_corpus
 

@@ -563,7 +563,10 @@ def export_to_articles(
                 if article_id in used_ids:
                     article_id = f"{article_id}#{annotation.annotation_id}"
             if article_id in used_ids:
-                article_id = f"{article_id}~{_unique_id('', used_ids)}"
+                n = 1
+                while f"{article_id}~{n}" in used_ids:
+                    n += 1
+                article_id = f"{article_id}~{n}"
             used_ids.add(article_id)
             articles.append(task.to_article(annotation, article_id))
     report.articles += len(articles)
