@@ -81,7 +81,7 @@ def test_cli_tag_formats(tiny_model, inputs, tmp_path, fmt):
             assert row["text"] == by_id[row["article_id"]].text[int(row["start"]) : int(row["end"])]
     elif fmt == "html":
         assert "<script>" not in body and "&lt;script&gt;" in body
-        assert body.count("<mark") == sum(len(a.units) for a in tagged)
+        assert body.count('<mark class="u"') == sum(len(a.units) for a in tagged)
     elif fmt == "labelstudio":
         tasks = json.loads(body)
         assert [t["data"]["id"] for t in tasks] == [a.id for a in tagged]
