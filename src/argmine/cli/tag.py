@@ -18,7 +18,7 @@ from argmine.cli._util import (
     fail,
 )
 
-TAG_FORMATS = ("jsonl", "csv", "html", "labelstudio")
+TAG_FORMATS = ("jsonl", "csv", "html", "labelstudio", "aif")  # = argmine.report.FORMATS
 
 
 @app.command("tag")
@@ -38,7 +38,7 @@ def tag_cmd(
         typer.Option("--model", "-m", help="Model directory (default: models/default/)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="jsonl, csv, html or labelstudio.")
+        str, typer.Option("--format", "-f", help="jsonl, csv, html, labelstudio or aif.")
     ] = "jsonl",
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip articles already in the output; append.")
@@ -67,7 +67,7 @@ def tag_cmd(
     ] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Tag articles with a trained model: JSONL with scores, CSV, HTML report or Label Studio."""
+    """Tag articles with a trained model: JSONL with scores, CSV, HTML report, Label Studio, AIF."""
     if fmt not in TAG_FORMATS:
         raise fail(f"--format {fmt!r}: expected one of {', '.join(TAG_FORMATS)}")
     if resume and force:
