@@ -183,7 +183,7 @@ def load_tasks(
     A task is identified by its ``data.id`` across files, so one file per annotator works; the
     same task with a different text in two files is an :class:`InputError`.
     """
-    from argmine.studio.convert import ImportReport, load_export
+    from argmine.corpora.labelstudio import ImportReport, parse_export, read_export
 
     stats = LoadStats()
     merged: dict[str, TaskVersions] = {}
@@ -192,7 +192,11 @@ def load_tasks(
         name = Path(path).name
         stats.files.append(str(path))
         report = ImportReport()
-        articles = load_export(path, schema=schema, report=report)
+        try:
+            parsed = parse_export(read_export(path), schema=schema, report=report)
+        except ValueError as exc:
+            raise InputError(path, str(exc)) from None
+        articles = [task.to_article(a) for task in parsed for a in task.submitted]
         stats.cancelled += report.cancelled
         stats.issues.extend(f"{path}: {issue}" for issue in report.issues)
         try:
@@ -601,7 +605,7 @@ def _now() -> str:
 def gold_export(adjudications: Sequence[Adjudication]) -> list[dict[str, Any]]:
     """A Label Studio JSON export: one task per adjudication, its gold article as the one
     completed annotation, marked ``ground_truth`` (task ids kept from the input exports)."""
-    from argmine.studio.convert import articles_to_export
+    from argmine.corpora.labelstudio import articles_to_export
 
     stamp = _now()
     articles = []
@@ -631,7 +635,7 @@ def review_tasks(adjudications: Sequence[Adjudication]) -> list[dict[str, Any]]:
     who annotated it and what conflicts), each annotator's version as a prediction
     (``model_version`` "annotator NAME") and the policy's merge as one more
     ("adjudicated POLICY"), so a reviewer picks one, edits it and submits."""
-    from argmine.studio.convert import article_to_task
+    from argmine.corpora.labelstudio import article_to_task
 
     tasks = []
     for adjudication in adjudications:
