@@ -105,6 +105,66 @@ def _jsonl(path: Path) -> list[Article]:
     return articles
 
 
+def _studio_meta(article: Article) -> dict:
+    studio = article.meta.get("studio")
+    return studio if isinstance(studio, dict) else {}
+
+
+def select_annotation(versions: list[Article]) -> Article:
+    """The one version of a task that training uses by default: the ground-truth annotation,
+    else the most recently updated (then created, then the highest annotation id)."""
+
+    def key(article: Article) -> tuple:
+        studio = _studio_meta(article)
+        number = studio.get("annotation_id")
+        return (
+            bool(studio.get("ground_truth")),
+            str(studio.get("updated_at") or ""),
+            str(studio.get("created_at") or ""),
+            number if isinstance(number, int) and not isinstance(number, bool) else -1,
+        )
+
+    return max(versions, key=key)
+
+
+def choose_annotations(articles: list[Article], mode: str | None, *, source: str) -> list[Article]:
+    """The versions of each task (``meta["studio"]["data_id"]``) that ``mode`` picks: ``None``
+    one per task (:func:`select_annotation`), ``"all"`` every one, ``"gold"`` the ground-truth
+    one (tasks without are left out), ``"annotator=NAME"`` NAME's (tasks without are left
+    out). A chosen version's id is its task's id. Tasks left out are warned about once."""
+    if mode == "all":
+        return articles
+    tasks: dict[str, list[Article]] = {}
+    for article in articles:
+        task_id = str(_studio_meta(article).get("data_id") or article.id)
+        tasks.setdefault(task_id, []).append(article)
+    name = mode.partition("=")[2] if mode and mode.startswith("annotator=") else None
+    chosen: list[Article] = []
+    missing: list[str] = []
+    for task_id, versions in tasks.items():
+        if mode == "gold":
+            versions = [v for v in versions if _studio_meta(v).get("ground_truth")]
+        elif name is not None:
+            versions = [v for v in versions if _studio_meta(v).get("annotator") == name]
+        if not versions:
+            missing.append(task_id)
+            continue
+        picked = select_annotation(versions)
+        chosen.append(replace(picked, id=task_id, meta=dict(picked.meta)))
+    if missing:
+        what = "no ground-truth annotation" if mode == "gold" else f"no annotation by {name}"
+        log.warning(
+            "%s: %d task(s) with %s left out: %s",
+            source,
+            len(missing),
+            what,
+            ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+        )
+    return chosen
+
+
+def _labelstudio(path: Path, annotations: str | None = None) -> list[Article]:
+    from argmine.corpora.labelstudio import load_export
 
     files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
     articles: list[Article] = []
