@@ -33,16 +33,17 @@ Policies (``n`` annotators on the task):
 
 - ``majority``: keep units and relations with support > n / 2 (with two annotators: both);
 - ``union``: keep every unit and relation anyone drew;
-- ``annotator=NAME``: keep the majority's and NAME's (a task NAME did not annotate falls back
-  to ``majority``).
+- ``annotator=NAME``: NAME is the authority: keep NAME's units and relations and the
+  majority's where they do not clash with NAME's (a task NAME did not annotate falls back to
+  ``majority``).
 
 Kept units never overlap: higher support first, then the preferred annotator's, then text
-order; a unit overlapping one already kept is dropped (so in a two-way label swap under
-``union`` the preferred annotator's label wins). A relation is kept only when both its ends
-are; of two kept relations between the same pair of units with different labels, the one with
-the higher support (then the preferred annotator's) wins. A **conflict** is any cluster or
-relation without full support; ``--review`` sends the tasks with conflicts back to Label
-Studio instead of resolving them.
+order (under ``annotator=NAME``, NAME's first, then support); a unit overlapping one already
+kept is dropped (so in a two-way label swap under ``union`` the earliest annotator's label
+wins). A relation is kept only when both its ends are; of two kept relations from the same
+head to the same tail with different labels, the first in that order wins. A **conflict** is
+any cluster or relation without full support; ``--review`` sends the tasks with conflicts back
+to Label Studio instead of resolving them.
 """
 
 from __future__ import annotations
@@ -530,7 +531,13 @@ def adjudicate(task: TaskVersions, *, policy: str = "majority") -> Adjudication:
             log.debug("task %s: cluster %d boundaries differ: %s", task.id, index, spans)
         if keep(support):
             candidates.append((index, cluster, start, end))
-    candidates.sort(key=lambda c: (-len(c[1].members), preferred not in c[1].members, c[2], c[3]))
+    authority = kind == "annotator"
+
+    def rank(support: set[str]) -> tuple[int, int]:
+        mine = int(preferred not in support)  # 0 (first) when the preferred annotator drew it
+        return (mine, -len(support)) if authority else (-len(support), mine)
+
+    candidates.sort(key=lambda c: (rank(set(c[1].members)), c[2], c[3]))
     kept: dict[int, ArgUnit] = {}
     for index, cluster, start, end in candidates:
         if any(start < u.end and u.start < end for u in kept.values()):
@@ -564,7 +571,7 @@ def adjudicate(task: TaskVersions, *, policy: str = "majority") -> Adjudication:
             )
         if keep(support) and head in kept and tail in kept:
             rel_candidates.append((head, tail, label, support))
-    rel_candidates.sort(key=lambda r: (-len(r[3]), preferred not in r[3], ids[r[0]], ids[r[1]]))
+    rel_candidates.sort(key=lambda r: (rank(r[3]), kept[r[0]].start, kept[r[1]].start))
     relations: list[ArgRelation] = []
     linked: set[tuple[int, int]] = set()
     for head, tail, label, _ in rel_candidates:
