@@ -1,6 +1,7 @@
 """The agreement report: rich tables for the terminal and one self-contained HTML page.
 
-The page (Jinja2, autoescaped; no scripts, no external assets) lists every pair of annotators
+The page (``templates/agreement.html.j2`` with the report's ``report.css``; Jinja2,
+autoescaped; no scripts, no external assets) lists every pair of annotators
 (span F1 exact and overlap, Krippendorff's alpha, relation F1, label confusion), then the
 articles, lowest agreement first, and for the ``top`` lowest the two annotators' spans side by
 side with each span marked by how it fares in the other version (see
@@ -10,7 +11,6 @@ side with each span marked by how it fares in the other version (see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -20,7 +20,6 @@ from argmine.document import Article, LabelSchema
 
 __all__ = ["format_tables", "render_html"]
 
-_TEMPLATES = Path(__file__).parent / "resources"
 _FALLBACK_COLOR = "#999999"
 _STATUS_TIP = {
     "same": "same span in the other version",
@@ -28,33 +27,6 @@ _STATUS_TIP = {
     "label": "another label in the other version",
     "only": "not in the other version",
 }
-_CSS = """
-body{font:16px/1.55 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#222;
-background:#fafafa}
-main{max-width:80rem;margin:0 auto;padding:1rem 1.5rem 4rem}
-h1{font-size:1.6rem;margin:.5rem 0}
-h2{font-size:1.25rem;margin:2.5rem 0 .3rem;border-top:1px solid #ddd;padding-top:1rem}
-h3{font-size:1.05rem;margin:1.4rem 0 .3rem}
-.meta{color:#666;font-size:.9rem}
-.legend{display:flex;flex-wrap:wrap;gap:.5rem 1rem;margin:.8rem 0;position:sticky;top:0;
-background:#fafafa;padding:.4rem 0;border-bottom:1px solid #eee;z-index:2}
-.legend span{padding:0 .4rem;border-bottom:3px solid;border-radius:2px}
-.legend .hint{border:0;color:#777;font-size:.85rem;align-self:center}
-table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
-caption{text-align:left;color:#666;font-size:.85rem}
-th,td{padding:.2rem .6rem;border-bottom:1px solid #e5e5e5;text-align:right}
-th:first-child,td:first-child{text-align:left}
-td.off{background:#fde2e1}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
-.text{white-space:pre-wrap;background:#fff;padding:1rem 1.2rem;border:1px solid #e5e5e5;
-border-radius:4px}
-mark.u{color:inherit;border-bottom:3px solid;border-radius:2px;padding:0 1px}
-mark.u.boundary{outline:2px dashed #e08a00;outline-offset:1px}
-mark.u.label{outline:2px solid #d62728;outline-offset:1px}
-mark.u.only{outline:2px dotted #555;outline-offset:1px}
-.legend mark.u{background:#eee;border-bottom-color:#999}
-a{color:#1a5fb4}
-"""
 
 
 def _num(value: float | None) -> str:
@@ -63,7 +35,7 @@ def _num(value: float | None) -> str:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        loader=jinja2.PackageLoader("argmine.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -148,7 +120,6 @@ def render_html(
     return template.render(
         title=title,
         meta=meta,
-        css=_CSS,
         labels=labels,
         colors=colors,
         tints={k: _tint(v) for k, v in colors.items()},
