@@ -346,6 +346,13 @@ def test_corpora_labelstudio_select_annotation_order(name):
         [expected] if expected is not None else []
     )
     assert all(a.id == "budget" for a in articles)
+    # the training path (corpora.choose_annotations) orders the same way
+    from argmine.corpora import choose_annotations
+
+    trained = choose_annotations(export_to_articles(tasks), None, source="x")
+    assert [a.meta["studio"]["annotation_id"] for a in trained] == (
+        [expected] if expected is not None else []
+    )
 
 
 def test_corpora_labelstudio_repeated_data_ids_get_distinct_article_ids():

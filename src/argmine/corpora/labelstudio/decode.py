@@ -32,6 +32,7 @@ __all__ = [
     "ImportReport",
     "StudioAnnotation",
     "StudioTask",
+    "annotation_rank",
     "export_to_articles",
     "load_export",
     "parse_export",
@@ -514,15 +515,28 @@ def select_annotation(task: StudioTask) -> StudioAnnotation | None:
         return None
 
     def key(annotation: StudioAnnotation) -> tuple[bool, float, float, float]:
-        ann_id = annotation.annotation_id
-        return (
-            annotation.ground_truth,
-            _timestamp(annotation.updated_at),
-            _timestamp(annotation.created_at),
-            float(ann_id) if _is_int(ann_id) else float("-inf"),
+        return annotation_rank(
+            ground_truth=annotation.ground_truth,
+            updated_at=annotation.updated_at,
+            created_at=annotation.created_at,
+            annotation_id=annotation.annotation_id,
         )
 
     return max(submitted, key=key)
+
+
+def annotation_rank(
+    *, ground_truth: bool, updated_at: Any, created_at: Any, annotation_id: Any
+) -> tuple[bool, float, float, float]:
+    """The sort key of an annotation: the largest is trained on (see
+    :func:`select_annotation`). Times are compared as times (an offset counts), missing or
+    unreadable ones lowest."""
+    return (
+        bool(ground_truth),
+        _timestamp(updated_at),
+        _timestamp(created_at),
+        float(annotation_id) if _is_int(annotation_id) else float("-inf"),
+    )
 
 
 def export_to_articles(
