@@ -27,19 +27,38 @@ from pydantic import (
 from argmine.document import LabelSchema
 from argmine.errors import ConfigError
 
-REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+#: The repository's configs/ when argmine runs from a source checkout (else it does not exist).
+REPO_CONFIGS = _CHECKOUT / "configs"
 DEFAULT_LABELS = "configs/labels.yaml"
+#: Files shipped inside the package (argmine/resources/configs/), for installs without a checkout.
+PACKAGED_CONFIGS = ("labels.yaml", "lexicon.yaml", "segmenter.yaml")
+
+
+def packaged_config(name: str) -> Path | None:
+    """The copy of ``configs/<name>`` shipped inside the package, if there is one."""
+    from importlib.resources import files
+
+    if name not in PACKAGED_CONFIGS:
+        return None
+    resource = files("argmine.resources").joinpath("configs", name)
+    return Path(str(resource)) if resource.is_file() else None
 
 
 def find_config(path: str | Path) -> Path:
-    """``path`` as given if it exists, else the same name under the repository's configs/."""
+    """``path`` as given if it exists; else, for ``configs/<name>``, the repository's
+    ``configs/<name>`` (inside a source checkout), else the copy shipped in the package."""
     candidate = Path(path)
     if candidate.exists():
         return candidate
     parts = candidate.parts
-    fallback = REPO_CONFIGS.joinpath(*parts[1:]) if parts[:1] == ("configs",) else None
-    if fallback is not None and fallback.exists():
-        return fallback
+    if parts[:1] == ("configs",) and len(parts) > 1:
+        in_repo = REPO_CONFIGS.joinpath(*parts[1:])
+        if (_CHECKOUT / "pyproject.toml").is_file() and in_repo.exists():
+            return in_repo
+        packaged = packaged_config("/".join(parts[1:]))
+        if packaged is not None:
+            return packaged
     raise ConfigError(path, "no such file")
 
 
