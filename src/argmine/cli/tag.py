@@ -18,7 +18,7 @@ from argmine.cli._util import (
     fail,
 )
 
-TAG_FORMATS = ("jsonl", "csv", "html", "labelstudio")
+TAG_FORMATS = ("jsonl", "csv", "html", "labelstudio", "aif")  # = argmine.report.FORMATS
 
 
 @app.command("tag")
@@ -38,7 +38,7 @@ def tag_cmd(
         typer.Option("--model", "-m", help="Model directory (default: models/default/)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="jsonl, csv, html or labelstudio.")
+        str, typer.Option("--format", "-f", help="jsonl, csv, html, labelstudio or aif.")
     ] = "jsonl",
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip articles already in the output; append.")
@@ -91,7 +91,7 @@ def tag_cmd(
         float, typer.Option("--worker-gpus", min=0.0, help="Ray: GPUs per actor.")
     ] = 0.0,
 ) -> None:
-    """Tag articles with a trained model: JSONL with scores, CSV, HTML report or Label Studio."""
+    """Tag articles with a trained model: JSONL with scores, CSV, HTML report, Label Studio, AIF."""
     if fmt not in TAG_FORMATS:
         raise fail(f"--format {fmt!r}: expected one of {', '.join(TAG_FORMATS)}")
     if resume and force:
@@ -119,24 +119,21 @@ def tag_cmd(
             worker_cpus=worker_cpus,
             worker_gpus=worker_gpus,
         )
-    try:
-        summary = run(
-            inputs,
-            model_dir=model,
-            output=output,
-            fmt=fmt,
-            resume=resume,
-            force=force,
-            keep_going=keep_going,
-            threads=threads,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
-            dtype=dtype,
-            schema_path=schema,
-            progress=not no_progress,
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    summary = run(
+        inputs,
+        model_dir=model,
+        output=output,
+        fmt=fmt,
+        resume=resume,
+        force=force,
+        keep_going=keep_going,
+        threads=threads,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        dtype=dtype,
+        schema_path=schema,
+        progress=not no_progress,
+    )
     err.print(
         f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "
         f"in {summary.seconds:.1f}s -> {summary.output}",

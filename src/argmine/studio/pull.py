@@ -30,7 +30,9 @@ from argmine.studio.server import PROJECT_TITLE
 
 __all__ = ["PullResult", "default_output", "import_export", "pull_project", "write_jsonl"]
 
-DEFAULT_DIR = Path("annotations")
+#: Outside what the training configs read (they list their files), so a pull never joins the
+#: training data by itself.
+DEFAULT_DIR = Path("annotations/pulled")
 
 
 @dataclass
@@ -53,7 +55,7 @@ class PullResult:
 
 
 def default_output(project_title: str, *, directory: Path = DEFAULT_DIR) -> Path:
-    """``annotations/studio-<project>-<UTC timestamp>.json``."""
+    """``annotations/pulled/studio-<project>-<UTC timestamp>.json``."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", project_title).strip("-") or "project"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return directory / f"studio-{slug}-{stamp}.json"
@@ -100,6 +102,10 @@ def pull_project(
     project_id = client.find_project(project_title)
     if project_id is None:
         raise StudioError(f"Label Studio at {connection.url} has no project {project_title!r}")
+    from argmine.studio.review import mark_reviewed
+
+    # Reviewed adjudication tasks come back as ground truth (argmine adjudicate --review).
+    marked = mark_reviewed(client, project_id)
     export = client.export_snapshot(project_id)
     atomic_write_text(
         export_path, json.dumps(export, ensure_ascii=False, indent=1) + "\n", force=force
@@ -117,7 +123,8 @@ def pull_project(
         report=report,
         export_path=export_path,
         jsonl_path=jsonl_path,
-        notes=[f"exported project {project_title!r} ({len(export)} tasks) from {connection.url}"],
+        notes=[f"exported project {project_title!r} ({len(export)} tasks) from {connection.url}"]
+        + ([f"{len(marked)} reviewed adjudication tasks marked ground truth"] if marked else []),
     )
 
 
