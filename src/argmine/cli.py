@@ -680,6 +680,13 @@ def studio_import_cmd(
     _say(result.lines())
 
 
+# --- backend commands (argmine serve, argmine models ...) -----------------------------------
+from argmine.cli_backend import models_app, serve_cmd  # noqa: E402
+
+app.command("serve")(serve_cmd)
+app.add_typer(models_app, name="models")
+
+
 def main() -> None:
     """Entry point: run the app, turning argmine errors into one line and exit code 1."""
     try:
