@@ -26,6 +26,7 @@ import random
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,28 @@ def choose_frozen_dev(
     return chosen
 
 
+def split_for_training(
+    train_articles: Sequence[Article],
+    dev_articles: Sequence[Article],
+    *,
+    dev_fraction: float,
+    seed: int,
+) -> list[Article]:
+    """Articles tagged with ``meta.split`` for an ``official`` split: the frozen dev tasks are
+    ``test`` (scored at the end of training, never trained on or used for model selection);
+    of the rest a seeded ``dev_fraction`` (at least one) selects checkpoints and thresholds."""
+    order = sorted(train_articles, key=lambda a: a.id)
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(dev_fraction * len(order)))
+    out = []
+    for i, article in enumerate(order):
+        split = "dev" if i < n_dev else "train"
+        out.append(replace(article, meta={**article.meta, "split": split}))
+    for article in dev_articles:
+        out.append(replace(article, meta={**article.meta, "split": "test"}))
+    return out
+
+
 def _run_config(
     store: VersionStore,
     *,
@@ -99,15 +122,49 @@ def _run_config(
     if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
         raise ArgmineError(f"{base_config}: not a run config with a data section")
     source = {"format": "jsonl", "path": str(data_path.resolve())}
-    sources = list(data["data"].get("sources") or []) if config.keep_sources else []
-    splits = dict(data["data"].get("splits") or {})
-    splits = {"mode": "random", "dev": splits.get("dev", 0.2) or 0.2, "test": 0.0}
-    data["data"] = {**data["data"], "sources": [*sources, source], "splits": splits}
+    data["data"] = {**data["data"], "sources": [source], "splits": {"mode": "official"}}
     data["output_dir"] = str(output)
     data["run"] = store.run
     resolved = data_path.with_suffix(".config.yaml")
     atomic_write_text(resolved, yaml.safe_dump(data, sort_keys=False), force=True)
     return load_run_config(resolved, overrides=config.overrides)
+
+
+def _config_sources(base_config: Path, *, exclude: Any) -> list[Article]:
+    """The articles of the run config's own sources (``keep_sources``), minus project tasks."""
+    from argmine.config import load_label_schema, load_run_config
+    from argmine.data import load_sources
+
+    run = load_run_config(base_config)
+    labels = list(load_label_schema(run.schema_path).span_names)
+    taken = {a.id for a in exclude} | {a.text for a in exclude}
+    return [
+        a for a in load_sources(run, labels=labels) if a.id not in taken and a.text not in taken
+    ]
+
+
+def _project_config(store: VersionStore, name: str) -> Path:
+    """The run config of the version the chain of parents starts from (the imported model):
+    retrained versions' own config.yaml names only their project data."""
+    seen = set()
+    while name not in seen:
+        seen.add(name)
+        parent = store.info(name).parent
+        if not parent or not (store.path(parent) / "version.json").is_file():
+            break
+        name = parent
+    return store.path(name) / "config.yaml"
+
+
+def _dev_fraction(base_config: Path) -> float:
+    from argmine.config import load_yaml
+
+    data = load_yaml(base_config)
+    with contextlib.suppress(AttributeError, TypeError, KeyError):
+        value = data["data"]["splits"].get("dev")
+        if isinstance(value, (int, float)) and 0 < value < 1:
+            return float(value)
+    return 0.2
 
 
 def _f1(scores: Mapping[str, Any]) -> float:
@@ -126,8 +183,6 @@ def retrain(
     from argmine.config import load_label_schema
     from argmine.studio.client import StudioClient
     from argmine.studio.convert import ImportReport, export_to_articles
-    from argmine.tag import evaluate_model
-    from argmine.train import train
 
     started = time.monotonic()
     stale = store.clean_stale()
@@ -141,6 +196,26 @@ def retrain(
     export = client.export_snapshot(project_id)
     report = ImportReport()
     by_task = select_per_task(export_to_articles(export, schema=schema, report=report))
+    outcome = train_round(store=store, project_id=project_id, by_task=by_task, config=config)
+    outcome["import_issues"] = len(report.issues)
+    outcome["seconds"] = round(time.monotonic() - started, 1)
+    return outcome
+
+
+def train_round(
+    *,
+    store: VersionStore,
+    project_id: int,
+    by_task: Mapping[int, Article],
+    config: RetrainConfig,
+) -> dict[str, Any]:
+    """Train, score and maybe promote a new version from one gold article per task."""
+    from argmine.tag import evaluate_model
+    from argmine.train import train
+
+    parent = store.promoted()
+    if parent is None:
+        return {"status": "skipped", "reason": f"{store.root}: no promoted version to compare"}
     frozen = choose_frozen_dev(store, project_id, sorted(by_task), config)
     if frozen is None:
         return {
@@ -164,11 +239,16 @@ def retrain(
     name = store.next_name()
     staging = store.staging(name)
     data_path = store.root / "data" / f"{name}.jsonl"
-    atomic_write_text(
-        data_path, "".join(dumps_article(a) + "\n" for a in train_articles), force=True
-    )
     parent_path = store.path(parent)
-    base_config = Path(config.train_config) if config.train_config else parent_path / "config.yaml"
+    base_config = (
+        Path(config.train_config) if config.train_config else _project_config(store, parent)
+    )
+    if config.keep_sources:
+        train_articles = train_articles + _config_sources(base_config, exclude=by_task.values())
+    rows = split_for_training(
+        train_articles, dev, dev_fraction=_dev_fraction(base_config), seed=config.seed
+    )
+    atomic_write_text(data_path, "".join(dumps_article(a) + "\n" for a in rows), force=True)
     run_config = _run_config(
         store, base_config=base_config, data_path=data_path, output=staging, config=config
     )
@@ -218,8 +298,6 @@ def retrain(
         "new_f1": new_f1,
         "old_f1": old_f1,
         "reason": reason,
-        "seconds": round(time.monotonic() - started, 1),
-        "import_issues": len(report.issues),
     }
 
 
