@@ -144,7 +144,7 @@ def test_cli_foundation_validate_lists_every_problem(tmp_path) -> None:
 
 
 def test_cli_foundation_validate_label_studio_export(tmp_path) -> None:
-    from argmine.studio.convert import articles_to_export
+    from argmine.corpora.labelstudio import articles_to_export
 
     good = _article(
         [ArgUnit("T1", 0, 11, "Evidence"), ArgUnit("T2", 12, 31, "Conclusion")],
@@ -225,7 +225,7 @@ def test_cli_foundation_output_is_jsonl_lines(tmp_path, reference_path) -> None:
 
 
 def test_cli_foundation_validate_export_with_unannotated_task_is_ok_with_note(tmp_path) -> None:
-    from argmine.studio.convert import article_to_task, articles_to_export
+    from argmine.corpora.labelstudio import article_to_task, articles_to_export
 
     done = Article(
         id="done",

@@ -64,7 +64,7 @@ def render_csv(articles: Iterable[Article]) -> str:
 
 def render_labelstudio(articles: Iterable[Article], *, model_version: str = "") -> str:
     """A JSON list of Label Studio tasks, each with the article's units as a prediction."""
-    from argmine.studio.convert import article_to_task
+    from argmine.corpora.labelstudio import article_to_task
 
     tasks = [
         article_to_task(a.with_annotations([]), predictions=a, model_version=model_version)

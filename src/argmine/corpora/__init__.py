@@ -103,12 +103,8 @@ def _jsonl(path: Path) -> list[Article]:
 
 
 def _labelstudio(path: Path) -> list[Article]:
-    from argmine.errors import InputError
+    from argmine.corpora.labelstudio import load_export
 
-    try:
-        from argmine.studio.convert import load_export
-    except ImportError:  # pragma: no cover - until the studio importer lands
-        raise InputError(path, "Label Studio import is not available in this install") from None
     files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
     articles: list[Article] = []
     for file in files:

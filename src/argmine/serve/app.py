@@ -14,7 +14,7 @@ Label Studio 1.23.2 (``label_studio/ml/api_connector.py``, ``ml/models.py``) cal
 - ``GET /versions`` -> ``{"versions": [...]}``.
 
 Predictions are built by the same task builder ``argmine studio push`` uses
-(:func:`argmine.studio.convert.article_to_task`): spans and relations with their scores, the
+(:func:`argmine.corpora.labelstudio.article_to_task`): spans and relations with their scores, the
 task score = mean unit score, and the served ``model_version``.
 """
 
@@ -386,7 +386,7 @@ def _task_article(task: LSTask, index: int, key: str) -> Article | None:
 
 
 def _prediction(article: Article, tagged: Article, model_version: str) -> LSPrediction:
-    from argmine.studio.convert import article_to_task
+    from argmine.corpora.labelstudio import article_to_task
 
     task = article_to_task(article, predictions=tagged, model_version=model_version)
     prediction = task["predictions"][0]

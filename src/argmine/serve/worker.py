@@ -181,8 +181,8 @@ def retrain(
 ) -> dict[str, Any]:
     """One retraining round (see the module docstring); the outcome as a dict."""
     from argmine.config import load_label_schema
+    from argmine.corpora.labelstudio import ImportReport, export_to_articles
     from argmine.studio.client import StudioClient
-    from argmine.studio.convert import ImportReport, export_to_articles
 
     started = time.monotonic()
     stale = store.clean_stale()

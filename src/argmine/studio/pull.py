@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argmine.corpora.labelstudio import ImportReport, export_to_articles, load_export
 from argmine.document import Article, LabelSchema, dumps_article
 from argmine.errors import InputError, StudioError
 from argmine.fileio import atomic_write_text, check_output
 from argmine.studio.client import Connection, StudioClient
-from argmine.studio.convert import ImportReport, export_to_articles, load_export
 from argmine.studio.server import PROJECT_TITLE
 
 __all__ = ["PullResult", "default_output", "import_export", "pull_project", "write_jsonl"]

@@ -1,4 +1,4 @@
-"""``argmine serve`` and ``argmine models list|promote`` (registered on the main app)."""
+"""``argmine serve``: the Label Studio ML backend and the HTTP tagging API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from argmine.cli._util import app, err
 
 DEFAULT_MODEL = Path("models/default")
 DEFAULT_HOME = Path(".argmine")
@@ -19,6 +21,7 @@ ModelOpt = Annotated[
 ]
 
 
+@app.command("serve")
 def serve_cmd(
     model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
@@ -43,7 +46,6 @@ def serve_cmd(
     ),
 ) -> None:
     """Serve a model: Label Studio ML backend, POST /tag, retraining (docs at /docs)."""
-    from argmine.cli import err
     from argmine.errors import StudioError
     from argmine.serve.config import Secrets, load_backend_config
     from argmine.studio.client import resolve_connection
@@ -76,48 +78,3 @@ def serve_cmd(
         project_title=project,
         schema_path=str(schema),
     )
-
-
-models_app = typer.Typer(
-    name="models",
-    help="Model versions of a run: list them, promote one (rollback).",
-    no_args_is_help=True,
-)
-
-
-@models_app.command("list")
-def models_list_cmd(model: ModelOpt = DEFAULT_MODEL) -> None:
-    """Every version with its frozen-dev score, and which one is promoted."""
-    from argmine.serve.versions import VersionStore, versions_root
-
-    store = VersionStore(versions_root(model))
-    versions = store.versions()
-    if not versions:
-        typer.echo(f"no versions in {store.root} (`argmine serve --model {model}` creates v1)")
-        return
-    typer.echo(
-        f"{'':2}{'version':<8} {'model_version':<24} {'created':<21} {'dev F1':>7}  decision"
-    )
-    for v in versions:
-        f1 = v.metrics.get("frozen_dev_overlap_micro_f1")
-        shown = f"{f1:.3f}" if isinstance(f1, (int, float)) else "-"
-        mark = "* " if v.promoted else "  "
-        typer.echo(
-            f"{mark}{v.name:<8} {v.model_version:<24} {v.created:<21} {shown:>7}  {v.decision}"
-        )
-    typer.echo(f"(* promoted; {store.root})")
-
-
-@models_app.command("promote")
-def models_promote_cmd(
-    version: Annotated[str, typer.Argument(help="Version (v3) or model_version (run-v3).")],
-    model: ModelOpt = DEFAULT_MODEL,
-) -> None:
-    """Serve VERSION from now on (a running backend switches within a second or so)."""
-    from argmine.serve.versions import VersionStore, versions_root
-
-    store = VersionStore(versions_root(model))
-    name = store.resolve(version)
-    previous = store.promoted()
-    info = store.promote(name, reason=f"argmine models promote {version} (was {previous})")
-    typer.echo(f"promoted {info.model_version} (was {previous or 'none'})")
