@@ -15,10 +15,33 @@ from argmine.document import ArgUnit, Article
 
 EVIDENCE = "official figures show a rise"
 CLAIM = "we must act now"
-WORDS = (
-    "the council met on tuesday and talked about roads schools parks budgets weather trains "
-    "houses markets rivers bridges music libraries buses streets farms harbours museums"
-).split()
+WORDS = [
+    "the",
+    "council",
+    "met",
+    "on",
+    "tuesday",
+    "and",
+    "talked",
+    "about",
+    "roads",
+    "schools",
+    "parks",
+    "budgets",
+    "weather",
+    "trains",
+    "houses",
+    "markets",
+    "rivers",
+    "bridges",
+    "music",
+    "libraries",
+    "buses",
+    "streets",
+    "farms",
+    "harbours",
+    "museums",
+]
 
 
 def _filler(rng: random.Random) -> str:

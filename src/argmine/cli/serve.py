@@ -9,6 +9,15 @@ from typing import Annotated
 import typer
 
 from argmine.cli._util import app, err
+from argmine.cli.studio import (
+    DEFAULT_STUDIO_HOME,
+    HomeOpt,
+    ProjectOpt,
+    TokenOpt,
+    UrlOpt,
+    _connection,
+    studio_app,
+)
 
 DEFAULT_MODEL = Path("models/default")
 DEFAULT_HOME = Path(".argmine")
@@ -78,3 +87,61 @@ def serve_cmd(
         project_title=project,
         schema_path=str(schema),
     )
+
+
+def up_backend(
+    *,
+    home: Path,
+    model: Path,
+    port: int,
+    config: Path | None,
+    project: str,
+    connection: object,
+) -> None:
+    """Start the backend in the background (``studio up --with-backend``) and connect it."""
+    from argmine.cli._util import say
+    from argmine.serve.config import Secrets
+    from argmine.serve.connect import connect_backend, start_backend
+
+    say([f"starting the argmine backend for {model} (log {home / 'backend.log'})"])
+    url, pid, started = start_backend(
+        home, model=model, port=port, config=config, project_title=project
+    )
+    typer.echo(f"argmine backend {'started' if started else 'running'} at {url} (pid {pid})")
+    secrets = Secrets.from_env()
+    report = connect_backend(
+        connection,
+        backend_url=url,
+        project_title=project,
+        basic_auth=secrets.basic,
+        webhook_secret=secrets.webhook_secret,
+    )
+    for line in report.lines():
+        typer.echo(line)
+
+
+@studio_app.command("connect")
+def studio_connect_cmd(
+    backend: Annotated[str, typer.Option("--backend", help="The running backend's URL.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    home: HomeOpt = DEFAULT_STUDIO_HOME,
+    project: ProjectOpt = "argmine",
+) -> None:
+    """Connect a running `argmine serve` to the project (predictions, model_version, queue).
+
+    Turns predictions on in the editor, sets the project's model_version to the served one and
+    adds the Data Manager tab "Review queue (least certain first)"."""
+    from argmine.serve.config import Secrets
+    from argmine.serve.connect import connect_backend
+
+    secrets = Secrets.from_env()
+    report = connect_backend(
+        _connection(url, token, home),
+        backend_url=backend,
+        project_title=project,
+        basic_auth=secrets.basic,
+        webhook_secret=secrets.webhook_secret,
+    )
+    for line in report.lines():
+        typer.echo(line)

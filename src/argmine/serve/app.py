@@ -289,8 +289,8 @@ class Backend:
         model_version = self.served.model_version
         try:
             client = StudioClient(connection)
-            client.set_model_version(project_id, model_version)
-            client.retrieve_predictions(project_id)
+            if client.retrieve_predictions(project_id):  # LS wants predictions of it first
+                client.set_model_version(project_id, model_version)
         except StudioError as exc:
             log.warning("could not update Label Studio to %s: %s", model_version, exc)
 

@@ -6,11 +6,12 @@ session; pid in ``.argmine/backend.pid``, output in ``.argmine/backend.log``), w
 
 1. adds the backend to the project (Label Studio calls /health and /setup at once);
 2. gives the webhook Label Studio creates for it the shared-secret header, if there is one;
-3. turns predictions on in the editor and sets the project's ``model_version`` to the served
-   one (the editor shows only predictions of that version);
+3. turns predictions on in the editor;
 4. creates the Data Manager tab "Review queue (least certain first)", ordered by prediction
    score ascending;
-5. asks Label Studio to fetch the backend's predictions for the tasks without an annotation.
+5. asks Label Studio to fetch the backend's predictions for the tasks without an annotation,
+   then sets the project's ``model_version`` to the served one: the editor shows only
+   predictions of that version, and Label Studio 1.23 refuses a version no prediction has.
 
 The server must run with ``ML_BLOCK_LOCAL_IP=false`` and ``SSRF_PROTECTION_ENABLED=false`` for a
 backend on 127.0.0.1 (:func:`argmine.studio.server.server_env` sets both).
@@ -51,9 +52,10 @@ class ConnectReport:
     tasks_predicted: int
 
     def lines(self) -> list[str]:
+        version = self.model_version or "not set yet (no tasks to predict)"
         return [
             f"backend {self.url} connected to project {self.project_id} "
-            f"(ML backend {self.ml_backend_id}); model_version {self.model_version}",
+            f"(ML backend {self.ml_backend_id}); model_version {version}",
             f"predictions on in the editor; Data Manager tab {REVIEW_VIEW!r} (id {self.view_id}); "
             f"predictions requested for {self.tasks_predicted} unannotated tasks",
         ]
@@ -103,9 +105,16 @@ def connect_backend(
         raise StudioError(f"Label Studio at {connection.url}: no webhook to {url}/webhook")
     model_version = str(health.get("model_version") or "")
     client.enable_predictions(project_id)
-    client.set_model_version(project_id, model_version)
     view_id = client.ensure_view(project_id, REVIEW_VIEW, ordering=["tasks:predictions_score"])
     predicted = client.retrieve_predictions(project_id) if predict else 0
+    # Label Studio 1.23 accepts a project model_version only once predictions of it exist
+    # (or an ML backend has it as its title), so this comes after retrieving them.
+    try:
+        client.set_model_version(project_id, model_version)
+    except StudioError:
+        if predicted:
+            raise
+        model_version = ""  # an empty project: set by the backend after its next promotion
     return ConnectReport(
         url=url,
         project_id=project_id,
