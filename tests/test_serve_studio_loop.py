@@ -182,7 +182,7 @@ def test_serve_sigkill_of_the_training_worker_promotes_nothing(loop):
     start = backend.post("/webhook", json={"action": "START_TRAINING", "project": {}})
     assert start.json()["retrain"] == "started"
     deadline = time.monotonic() + 120
-    while not list(backend.versions.glob(".tmp-v4-*")):  # training has begun writing v4
+    while not (backend.versions / "data" / "v4.jsonl").exists():  # v4 is being trained
         assert time.monotonic() < deadline, backend.log.read_text()[-2000:]
         time.sleep(0.2)
     pid = backend.get("/training").json()["pid"]

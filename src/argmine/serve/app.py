@@ -123,7 +123,7 @@ class ArticleIn(_Open):
 
 
 class TagRequest(BaseModel):
-    articles: list[str | ArticleIn] = Field(
+    articles: list[Annotated[str, Field(min_length=1)] | ArticleIn] = Field(
         max_length=1000, description="plain texts or argmine article objects"
     )
 
@@ -414,37 +414,33 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(send, int(length))
             return
+        # Read the body here (counting; a chunked body has no Content-Length) and hand the app
+        # one message, so an oversized body never reaches a handler.
+        chunks: list[bytes] = []
         seen = 0
-        refused = False
-
-        async def counted() -> dict[str, Any]:
-            nonlocal seen, refused
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    refused = True
-                    raise _TooLarge
-            return message
-
-        started = False
-
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
                 await self._refuse(send, seen)
-        except Exception:
-            if refused and not started:
-                await self._refuse(send, seen)
-            else:
-                raise
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Any, size: int) -> None:
         body = json.dumps(
@@ -466,20 +462,18 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 # --- the app ---------------------------------------------------------------------------------
 def create_app(backend: Backend, *, start: bool = True) -> FastAPI:
     """The FastAPI app over ``backend`` (started on app startup, stopped on shutdown)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
-        if start and backend.batcher is None:
+        owner = start and backend.batcher is None
+        if owner:
             backend.start()
         yield
-        backend.shutdown()
+        if owner:  # a backend started by the caller is stopped by the caller
+            backend.shutdown()
 
     app = FastAPI(
         title="argmine backend",
