@@ -23,6 +23,8 @@ def test_cli_package_every_listed_module_registers_its_commands():
         "evaluate",
         "tag",
         "studio",
+        "agreement",
+        "adjudicate",
     }
     for module in COMMAND_MODULES:
         assert importlib.import_module(f"argmine.cli.{module}").__doc__
