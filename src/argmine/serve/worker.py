@@ -42,18 +42,16 @@ log = logging.getLogger("argmine.serve.worker")
 
 
 def select_per_task(articles: Sequence[Article]) -> dict[int, Article]:
-    """Task id -> the one annotation of that task used for training and evaluation."""
-    # TODO(hardening): replace by the shared selection function once it lands on main.
-    best: dict[int, tuple[tuple[Any, ...], Article]] = {}
+    """Task id -> the one annotation of that task used for training and evaluation, chosen by
+    :func:`argmine.corpora.select_annotation` (the selection ``argmine train`` uses)."""
+    from argmine.corpora import select_annotation
+
+    versions: dict[int, list[Article]] = {}
     for article in articles:
-        studio = article.meta.get("studio") or {}
-        task = studio.get("task_id")
-        if not isinstance(task, int):
-            continue
-        key = (bool(studio.get("ground_truth")), str(studio.get("updated_at") or ""))
-        if task not in best or key > best[task][0]:
-            best[task] = (key, article)
-    return {task: article for task, (_, article) in best.items()}
+        task = (article.meta.get("studio") or {}).get("task_id")
+        if isinstance(task, int) and not isinstance(task, bool):
+            versions.setdefault(task, []).append(article)
+    return {task: select_annotation(group) for task, group in versions.items()}
 
 
 def frozen_dev_path(store: VersionStore, project_id: int) -> Path:
