@@ -148,6 +148,28 @@ def test_serve_webhook_retrains_and_promotes_a_better_model(loop):
     loop["frozen"] = frozen
 
 
+@pytest.mark.browser
+def test_serve_browser_shows_the_promoted_models_predictions(loop, ls_page, studio_server):
+    """The editor (real UI, headless Chromium) shows the promoted version's spans on a task."""
+    from studio_browser import open_task, regions, screenshot
+
+    client, project_id = loop["client"], loop["project"]
+    task_id = list(loop["tasks"])[N_ANNOTATED + 1]
+    version, predictions = _current_predictions(client, project_id, task_id)
+    assert version == "model-v2" and predictions
+    wanted = sorted(
+        (r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
+        for r in predictions[0]["result"]
+        if r["type"] == "labels"
+    )
+    assert wanted, "v2 predicted nothing on this task"
+    open_task(ls_page, studio_server.url, project_id, task_id)
+    ls_page.wait_for_selector(".htx-highlight")
+    shown = sorted((r["start"], r["end"], r["label"].split(":", 1)[-1]) for r in regions(ls_page))
+    screenshot(ls_page, "serve-browser-predictions.png")
+    assert shown == wanted
+
+
 def test_serve_start_training_keeps_a_worse_model_out(loop):
     client, project_id, backend = loop["client"], loop["project"], loop["backend"]
     frozen = set(loop["frozen"])

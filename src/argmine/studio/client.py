@@ -474,15 +474,21 @@ class StudioClient:
             self._call(f"reading project {project_id}", self.sdk.projects.get, id=project_id)
         )
 
-    def retrieve_predictions(self, project_id: int, *, chunk: int = 50) -> int:
-        """Ask Label Studio to get predictions from the backend for every task without a
-        submitted annotation (it skips tasks that already have the current version's), in
-        chunks of ``chunk`` tasks. The number of tasks asked for."""
-        ids = [
-            t["id"]
-            for t in self.iter_tasks(project_id, fields="all")
-            if not t.get("total_annotations") and not t.get("is_labeled")
-        ]
+    def retrieve_predictions(
+        self, project_id: int, *, task_ids: Sequence[int] | None = None, chunk: int = 50
+    ) -> int:
+        """Ask Label Studio to get predictions from the backend for ``task_ids`` (default:
+        every task without a submitted annotation; it skips tasks that already have the current
+        version's), in chunks of ``chunk`` tasks. The number of tasks asked for."""
+        ids = (
+            list(task_ids)
+            if task_ids is not None
+            else [
+                t["id"]
+                for t in self.iter_tasks(project_id, fields="all")
+                if not t.get("total_annotations") and not t.get("is_labeled")
+            ]
+        )
         for start in range(0, len(ids), chunk):
             self.request(
                 "POST",
