@@ -28,7 +28,6 @@ import secrets as _secrets
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,18 +43,13 @@ from argmine.serve.config import BackendConfig, Secrets
 from argmine.serve.jobs import Retrainer
 from argmine.serve.versions import VersionStore
 
-__all__ = ["Backend", "create_app", "tag_batch"]
+__all__ = ["Backend", "create_app"]
 
 log = logging.getLogger("argmine.serve")
 
 SECRET_HEADER = "X-Argmine-Webhook-Secret"
 _BASIC = HTTPBasic(auto_error=False)
 COUNTED = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
-
-
-def tag_batch(tagger: Any, articles: Sequence[Article], *, batch_size: int = 16) -> list[Article]:
-    """Tag one batch of articles (the function ``argmine tag`` runs per chunk)."""
-    return tagger.predict(list(articles), batch_size=batch_size)
 
 
 # --- request and response schemas (OpenAPI) --------------------------------------------------
@@ -235,6 +229,8 @@ class Backend:
             raise RuntimeError("no promoted version")
         served = self._load(name)
         self._pointer = name
+        from argmine.engines.ray import tag_batch  # the engines' one per-batch tagging call
+
         window = self.config.batch_window
         self.batcher = Batcher(
             served,
