@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
-from argmine.errors import InputError
+from argmine.errors import InputError, UsageError
 from argmine.evaluate import match_units, overlap_match, relation_scores, span_scores
 
 __all__ = [
@@ -436,8 +436,9 @@ def parse_policy(policy: str) -> tuple[str, str | None]:
     kind, sep, name = policy.partition("=")
     if kind == "annotator" and sep and name.strip():
         return "annotator", name.strip()
-    raise ValueError(
-        f"unknown adjudication policy {policy!r} (expected majority, union or annotator=NAME)"
+    raise UsageError(
+        f"--policy: unknown adjudication policy {policy!r} "
+        "(expected majority, union or annotator=NAME)"
     )
 
 
