@@ -111,7 +111,8 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
     # a second run refuses to overwrite without --force
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert again.returncode == 1
-    assert "--force" in again.stderr and "Traceback" not in again.stderr
+    assert again.stderr.splitlines()[-1].startswith("error[E030]: ")
+    assert again.stderr.splitlines()[-1].endswith("pass --force to overwrite it")
 
 
 def test_train_resume_continues_from_last_checkpoint(tmp_path):

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from argmine.document import Article, dumps_article
-from argmine.errors import InputError, ModelError, OutputExistsError
+from argmine.errors import InputError, ModelError, OutputExistsError, UsageError
 from argmine.fileio import atomic_writer
 
 __all__ = [
@@ -555,7 +555,7 @@ def load_gold(
     path = Path(data)
     if fmt == "auto":
         if split is not None:
-            raise ValueError("--split needs --format (e.g. --format webis --split test)")
+            raise UsageError("--split needs --format (e.g. --format webis --split test)")
         if path.suffix.lower() == ".json":
             from argmine.corpora.labelstudio import load_export
 

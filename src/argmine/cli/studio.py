@@ -190,7 +190,7 @@ def studio_pull_cmd(
             "--output",
             "-o",
             help="Label Studio JSON to write (JSONL beside it). "
-            "Default: annotations/studio-<project>-<UTC time>.json",
+            "Default: annotations/pulled/studio-<project>-<UTC time>.json",
         ),
     ] = None,
     force: ForceOpt = False,

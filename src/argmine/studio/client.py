@@ -363,7 +363,8 @@ class StudioClient:
                     "annotations__completed_by": {"only_id": True},
                     "interpolate_key_frames": False,
                 },
-                "annotation_filter_options": {"usual": True, "skipped": True},
+                # "usual" alone means not cancelled *and not ground truth*: name all three.
+                "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
             },
         )
         export_id = created["id"]
