@@ -24,7 +24,7 @@ from argmine.errors import ArgmineError
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
 #: The command modules, each registering its commands on ``app`` when imported.
-COMMAND_MODULES = ("foundation", "train", "tag", "studio", "agreement")
+COMMAND_MODULES = ("foundation", "train", "tag", "studio", "agreement", "serve", "models")
 
 for _name in COMMAND_MODULES:
     import_module(f"{__name__}.{_name}")
