@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
         if not path.exists():
             console.print(f"[yellow]skipped {key}: {path} not found[/]")
             continue
-        from argmine.studio.convert import load_export
+        from argmine.corpora.labelstudio import load_export
 
         gold = load_export(path, schema=schema)
         pred = [prelabel(_strip(a), lexicon=lexicon, segmenter=config) for a in gold]

@@ -50,7 +50,7 @@ def load_articles(corpora: Path, limit: int | None, split: str = "test"):
         articles = load_corpus("webis", webis, split=split)
         name = f"Webis-Editorials-16 {split}"
     else:
-        from argmine.studio.convert import load_export
+        from argmine.corpora.labelstudio import load_export
 
         articles = load_export(REPO / "annotations" / "starter.json")
         name = "starter annotations"

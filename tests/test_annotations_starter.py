@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from argmine.cli import app
 from argmine.config import load_label_schema
+from argmine.corpora.labelstudio import from_ls_offset, load_export
 from argmine.document import Article, LabelSchema
 from argmine.readers import read_articles
-from argmine.studio.convert import from_ls_offset, load_export
 
 REPO = Path(__file__).resolve().parents[1]
 ANNOTATIONS = REPO / "annotations"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from argmine.config import load_label_schema
+from argmine.corpora.labelstudio import export_to_articles, load_export
 from argmine.document import Article
 from argmine.studio.client import StudioClient
-from argmine.studio.convert import export_to_articles, load_export
 from argmine.studio.labelconfig import label_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.studio]

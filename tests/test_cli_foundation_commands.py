@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_cli_foundation_validate_lists_every_problem(tmp_path) -> None:
 
 
 def test_cli_foundation_validate_label_studio_export(tmp_path) -> None:
-    from argmine.studio.convert import articles_to_export
+    from argmine.corpora.labelstudio import articles_to_export
 
     good = _article(
         [ArgUnit("T1", 0, 11, "Evidence"), ArgUnit("T2", 12, 31, "Conclusion")],
@@ -172,15 +173,22 @@ def test_cli_foundation_validate_label_studio_export(tmp_path) -> None:
     assert "Opinion" in failed.stderr and f"task {task_id}" in failed.stderr
 
 
-def test_cli_foundation_validate_annotations_dir(repo_root) -> None:
+def test_cli_foundation_validate_annotations_dir(repo_root, tmp_path) -> None:
     folder = repo_root / "annotations"
     exports = sorted(folder.glob("*.json"))
     if not exports:
         pytest.skip("no Label Studio exports in annotations/ yet")
     result = run("validate", "-q", *exports)
     assert result.exit_code == 0, result.stderr
+    # A second annotator's versions (same article ids as starter.json) validate on their own.
+    second = run("validate", "-q", folder / "agreement")
+    assert second.exit_code == 0, second.stderr
     # A directory is searched for .json and .jsonl only (GUIDELINES.md is not read).
-    whole = run("validate", "-q", folder)
+    copy = tmp_path / "annotations"
+    copy.mkdir()
+    for path in [*exports, folder / "GUIDELINES.md"]:
+        shutil.copy(path, copy / path.name)
+    whole = run("validate", "-q", copy)
     assert whole.exit_code == 0, whole.stderr
     assert f"ok: {len(exports)} files" in whole.stderr
 
@@ -225,7 +233,7 @@ def test_cli_foundation_output_is_jsonl_lines(tmp_path, reference_path) -> None:
 
 
 def test_cli_foundation_validate_export_with_unannotated_task_is_ok_with_note(tmp_path) -> None:
-    from argmine.studio.convert import article_to_task, articles_to_export
+    from argmine.corpora.labelstudio import article_to_task, articles_to_export
 
     done = Article(
         id="done",

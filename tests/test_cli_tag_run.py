@@ -62,7 +62,7 @@ def inputs(tmp_path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "csv", "html", "labelstudio"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "html", "labelstudio", "aif"])
 def test_cli_tag_formats(tiny_model, inputs, tmp_path, fmt):
     out = tmp_path / f"out.{fmt}"
     code, _, stderr = _run(
@@ -79,9 +79,19 @@ def test_cli_tag_formats(tiny_model, inputs, tmp_path, fmt):
         by_id = {a.id: a for a in tagged}
         for row in rows:
             assert row["text"] == by_id[row["article_id"]].text[int(row["start"]) : int(row["end"])]
+        relations = out.with_name("out.relations.csv").read_text(encoding="utf-8")
+        rel_rows = list(csv.DictReader(io.StringIO(relations)))
+        assert relations.startswith("article_id,id,head,tail,label,score\n")
+        assert len(rel_rows) == sum(len(a.relations) for a in tagged)
+    elif fmt == "aif":
+        from test_report_aif import check_aif
+
+        docs = [json.loads(line) for line in body.splitlines()]
+        for doc, article in zip(docs, tagged, strict=True):
+            check_aif(doc, article)
     elif fmt == "html":
         assert "<script>" not in body and "&lt;script&gt;" in body
-        assert body.count("<mark") == sum(len(a.units) for a in tagged)
+        assert body.count('<mark class="u"') == sum(len(a.units) for a in tagged)
     elif fmt == "labelstudio":
         tasks = json.loads(body)
         assert [t["data"]["id"] for t in tasks] == [a.id for a in tagged]

@@ -172,7 +172,7 @@ def test_corpora_microtexts_real_corpus(corpora):
 
 
 def test_corpora_jsonl_and_labelstudio_round_trip(tmp_path):
-    from argmine.studio.convert import articles_to_export
+    from argmine.corpora.labelstudio import articles_to_export
 
     article = Article(
         id="a1",

@@ -1,12 +1,17 @@
-"""The HTML report in headless Chromium: spans highlighted in schema colours, no script runs."""
+"""The HTML report in headless Chromium: spans highlighted in schema colours, no script runs;
+the argument map: one box per unit, coloured arrows, hover titles, links that jump to spans."""
 
 from __future__ import annotations
+
+import itertools
+import shutil
 
 import pytest
 
 from argmine.config import load_label_schema
 from argmine.document import ArgUnit, Article
 from argmine.report import write_report
+from studio_browser import TEST_OUTPUT
 
 pytestmark = pytest.mark.browser
 
@@ -41,3 +46,106 @@ def test_report_browser_shows_highlighted_spans(chromium, tmp_path):
         assert "<i>Title</i>" in page.locator("section.article h2").inner_text()
     finally:
         page.close()
+
+
+# The rendered boxes of every map node, the bounding boxes of their text, and their hover title.
+_MAP_NODES = """() => Array.from(document.querySelectorAll('svg.argmap a.node')).map(a => {
+  const box = a.querySelector('rect.box').getBoundingClientRect();
+  const texts = Array.from(a.querySelectorAll('text')).map(t => t.getBoundingClientRect());
+  return {unit: a.dataset.unit, href: a.getAttribute('href'),
+          box: [box.left, box.top, box.right, box.bottom],
+          texts: texts.map(r => [r.left, r.top, r.right, r.bottom]),
+          title: a.querySelector('title').textContent};
+})"""
+
+
+def _reference_report(reference_path, tmp_path, engine):
+    from argmine.prelabel import prelabel
+    from argmine.readers import read_articles
+
+    schema = load_label_schema()
+    article = prelabel(read_articles([str(reference_path)])[0])
+    path = write_report(
+        [article], tmp_path / "report.html", fmt="html", schema=schema, map_engine=engine
+    )
+    return schema, article, path
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "networkx",
+        pytest.param(
+            "dot",
+            marks=pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz dot not installed"),
+        ),
+    ],
+)
+def test_report_browser_argument_map(chromium, reference_path, tmp_path, engine):
+    schema, article, path = _reference_report(reference_path, tmp_path, engine)
+    page = chromium.new_page(viewport={"width": 1000, "height": 1300})
+    try:
+        page.goto(path.resolve().as_uri())
+        svg = page.locator("svg.argmap")
+        assert svg.count() == 1 and svg.is_visible()
+        assert svg.get_attribute("data-engine") == engine
+        nodes = page.evaluate(_MAP_NODES)
+        assert sorted(n["unit"] for n in nodes) == sorted(u.id for u in article.units)
+        for n in nodes:
+            x0, y0, x1, y1 = n["box"]
+            assert x1 - x0 > 50 and y1 - y0 > 20
+            for t in n["texts"]:  # the snippet stays inside its box as rendered
+                assert x0 <= t[0] and t[2] <= x1 + 0.5 and y0 <= t[1] and t[3] <= y1, n
+            unit = article.unit(n["unit"])
+            assert n["title"].endswith(": " + article.unit_text(unit))
+        for a, b in itertools.combinations(nodes, 2):  # rendered boxes do not overlap
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a["box"], b["box"]
+            assert not (ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1), (a, b)
+
+        arrows = page.locator("svg.argmap path.rel")
+        assert arrows.count() == len(article.relations)
+        colors = {r.name: _rgb(r.color) for r in schema.relation_labels}
+        for i in range(arrows.count()):
+            arrow = arrows.nth(i)
+            stroke = arrow.evaluate("e => getComputedStyle(e).stroke")
+            assert stroke == colors[arrow.get_attribute("data-label")]
+            length = arrow.evaluate("e => e.getTotalLength()")
+            assert length > 10
+            marker = arrow.evaluate(
+                "e => document.querySelector(getComputedStyle(e).markerEnd.slice(4, -1)"
+                ".replace(/\"/g, '')).tagName"
+            )
+            assert marker == "marker"
+        # The legend names the arrow colours.
+        legend = page.locator("figure.map figcaption")
+        for name in colors:
+            assert name in legend.inner_text()
+
+        # Hover: the box is emphasised; click: the page jumps to the unit's span.
+        target = max(article.units, key=lambda u: u.start)  # the last unit, far below the map
+        node = page.locator(f'svg.argmap a.node[data-unit="{target.id}"]')
+        node.hover()
+        width = node.locator("rect.box").evaluate("e => getComputedStyle(e).strokeWidth")
+        assert width == "2.5px"
+        assert page.evaluate("window.scrollY") < 2000
+        node.click()
+        page.wait_for_function(f"location.hash === '#a0-{target.id}'")
+        mark = page.locator(f"mark#a0-{target.id}")
+        assert mark.inner_text() == article.unit_text(target)
+        top = mark.evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= top < page.viewport_size["height"]
+        assert mark.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+
+        if engine == "networkx":
+            _screenshots(page, path)
+    finally:
+        page.close()
+
+
+def _screenshots(page, path):
+    """test-output/argument-map.png and report.png (copied to docs/ by hand)."""
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    page.goto(path.resolve().as_uri())
+    page.screenshot(path=str(TEST_OUTPUT / "report.png"))
+    page.add_style_tag(content=".legend{position:static}")
+    page.locator("figure.map").screenshot(path=str(TEST_OUTPUT / "argument-map.png"))

@@ -15,11 +15,11 @@ import re
 import pytest
 
 from argmine.config import load_label_schema
+from argmine.corpora.labelstudio import article_to_task, export_to_articles, to_ls_offset
 from argmine.document import Article
 from argmine.prelabel import prelabel
 from argmine.readers import read_articles
 from argmine.studio.client import StudioClient
-from argmine.studio.convert import article_to_task, export_to_articles, to_ls_offset
 from argmine.studio.labelconfig import label_config
 from argmine.studio.push import push_articles
 from studio_browser import label_selection, open_task, regions, screenshot, submit

@@ -13,14 +13,14 @@ from dataclasses import replace
 import pytest
 
 from argmine.config import load_label_schema
-from argmine.document import Article
-from argmine.studio.client import StudioClient
-from argmine.studio.convert import (
+from argmine.corpora.labelstudio import (
     article_to_task,
     export_to_articles,
     ls_text_matches,
     to_ls_offset,
 )
+from argmine.document import Article
+from argmine.studio.client import StudioClient
 from argmine.studio.labelconfig import label_config
 from studio_browser import (
     label_selection,

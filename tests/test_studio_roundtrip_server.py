@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from argmine.cli import app
 from argmine.config import load_label_schema
+from argmine.corpora.labelstudio import article_to_task, load_export
 from argmine.document import Article, iter_jsonl_articles
 from argmine.readers import read_articles
 from argmine.studio.client import StudioClient
-from argmine.studio.convert import article_to_task, load_export
 from argmine.studio.labelconfig import label_config
 from argmine.studio.pull import pull_project
 from argmine.studio.push import push_articles

@@ -94,6 +94,27 @@ class SourceConfig(_Strict):
     path: str
     labels: dict[str, str | None] | None = None
     split: Literal["train", "dev", "test"] | None = None
+    #: Label Studio only: which version of a task is trained on. ``gold``: the ground-truth
+    #: annotation (``argmine adjudicate`` sets it; tasks without one are left out), ``all``:
+    #: every annotation (one article each), ``annotator=NAME``: NAME's. Omitted: one per task,
+    #: by :func:`argmine.corpora.select_annotation` (ground truth, then the most recent).
+    annotations: str | None = None
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations_mode(cls, value: str | None) -> str | None:
+        if value is None or value in ("gold", "all"):
+            return value
+        kind, sep, name = value.partition("=")
+        if kind == "annotator" and sep and name.strip():
+            return f"annotator={name.strip()}"
+        raise ValueError(f"must be gold, all or annotator=NAME, got {value!r}")
+
+    @model_validator(mode="after")
+    def _annotations_only_labelstudio(self) -> SourceConfig:
+        if self.annotations is not None and self.format != "labelstudio":
+            raise ValueError(f"annotations is only defined for labelstudio, not {self.format}")
+        return self
 
 
 class SplitConfig(_Strict):

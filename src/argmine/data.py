@@ -60,7 +60,11 @@ def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
     foreign: Counter[str] = Counter()
     for source in config.data.sources:
         loaded = load_corpus(
-            source.format, resolve_path(source.path), labels=source.labels, split=source.split
+            source.format,
+            resolve_path(source.path),
+            labels=source.labels,
+            split=source.split,
+            annotations=source.annotations,
         )
         for article in loaded:
             if article.id in seen:

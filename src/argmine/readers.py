@@ -308,7 +308,7 @@ def _check_jsonl(text: str, source: str, schema: LabelSchema | None, report: Che
 
 
 def _check_export(text: str, source: str, schema: LabelSchema | None, report: CheckReport) -> None:
-    from argmine.studio.convert import ImportReport, export_to_articles
+    from argmine.corpora.labelstudio import ImportReport, export_to_articles
 
     try:
         export = json.loads(text)
@@ -316,7 +316,7 @@ def _check_export(text: str, source: str, schema: LabelSchema | None, report: Ch
         report.problems.append(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})")
         return
     found = ImportReport()
-    convert_log = logging.getLogger("argmine.studio.convert")
+    convert_log = logging.getLogger("argmine.corpora.labelstudio.decode")
     previous = convert_log.level
     convert_log.setLevel(logging.ERROR)  # the issues are listed below, not logged twice
     try:

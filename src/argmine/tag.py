@@ -582,7 +582,7 @@ def load_gold(
         if split is not None:
             raise ValueError("--split needs --format (e.g. --format webis --split test)")
         if path.suffix.lower() == ".json":
-            from argmine.studio.convert import load_export
+            from argmine.corpora.labelstudio import load_export
 
             articles = load_export(path)
         else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from argmine.document import Article
@@ -28,9 +29,11 @@ __all__ = [
     "DEFAULT_LABELS",
     "FORMATS",
     "apply_label_map",
+    "choose_annotations",
     "corpus_lines",
     "load_corpus",
     "load_label_map",
+    "select_annotation",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,18 +105,72 @@ def _jsonl(path: Path) -> list[Article]:
     return articles
 
 
-def _labelstudio(path: Path) -> list[Article]:
-    from argmine.errors import InputError
+def _studio_meta(article: Article) -> dict:
+    studio = article.meta.get("studio")
+    return studio if isinstance(studio, dict) else {}
 
-    try:
-        from argmine.studio.convert import load_export
-    except ImportError:  # pragma: no cover - until the studio importer lands
-        raise InputError(path, "Label Studio import is not available in this install") from None
+
+def select_annotation(versions: list[Article]) -> Article:
+    """The one version of a task that training uses by default: the ground-truth annotation,
+    else the most recently updated (then created, then the highest annotation id)."""
+
+    def key(article: Article) -> tuple:
+        studio = _studio_meta(article)
+        number = studio.get("annotation_id")
+        return (
+            bool(studio.get("ground_truth")),
+            str(studio.get("updated_at") or ""),
+            str(studio.get("created_at") or ""),
+            number if isinstance(number, int) and not isinstance(number, bool) else -1,
+        )
+
+    return max(versions, key=key)
+
+
+def choose_annotations(articles: list[Article], mode: str | None, *, source: str) -> list[Article]:
+    """The versions of each task (``meta["studio"]["data_id"]``) that ``mode`` picks: ``None``
+    one per task (:func:`select_annotation`), ``"all"`` every one, ``"gold"`` the ground-truth
+    one (tasks without are left out), ``"annotator=NAME"`` NAME's (tasks without are left
+    out). A chosen version's id is its task's id. Tasks left out are warned about once."""
+    if mode == "all":
+        return articles
+    tasks: dict[str, list[Article]] = {}
+    for article in articles:
+        task_id = str(_studio_meta(article).get("data_id") or article.id)
+        tasks.setdefault(task_id, []).append(article)
+    name = mode.partition("=")[2] if mode and mode.startswith("annotator=") else None
+    chosen: list[Article] = []
+    missing: list[str] = []
+    for task_id, versions in tasks.items():
+        if mode == "gold":
+            versions = [v for v in versions if _studio_meta(v).get("ground_truth")]
+        elif name is not None:
+            versions = [v for v in versions if _studio_meta(v).get("annotator") == name]
+        if not versions:
+            missing.append(task_id)
+            continue
+        picked = select_annotation(versions)
+        chosen.append(replace(picked, id=task_id, meta=dict(picked.meta)))
+    if missing:
+        what = "no ground-truth annotation" if mode == "gold" else f"no annotation by {name}"
+        log.warning(
+            "%s: %d task(s) with %s left out: %s",
+            source,
+            len(missing),
+            what,
+            ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+        )
+    return chosen
+
+
+def _labelstudio(path: Path, annotations: str | None = None) -> list[Article]:
+    from argmine.corpora.labelstudio import load_export
+
     files = sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
     articles: list[Article] = []
     for file in files:
         articles.extend(load_export(file))
-    return articles
+    return choose_annotations(articles, annotations, source=str(path))
 
 
 def load_corpus(
@@ -122,12 +179,14 @@ def load_corpus(
     *,
     labels: Mapping[str, str | None] | None = None,
     split: str | None = None,
+    annotations: str | None = None,
 ) -> list[Article]:
     """Read a corpus of format ``fmt`` from ``path`` as articles with schema labels.
 
     ``labels`` maps source labels to schema labels (default: the format's mapping). ``split``
     (Webis only: train, dev or test) loads one official split; without it every Webis article
-    carries its split in ``meta["split"]``.
+    carries its split in ``meta["split"]``. ``annotations`` (Label Studio only) chooses the
+    versions of a task: see :func:`choose_annotations`.
     """
     from argmine.errors import InputError
 
@@ -138,10 +197,12 @@ def load_corpus(
         raise InputError(source, "no such file or directory")
     if split is not None and fmt != "webis":
         raise ValueError(f"split={split!r} is only defined for the webis format")
+    if annotations is not None and fmt != "labelstudio":
+        raise ValueError(f"annotations={annotations!r} is only defined for the labelstudio format")
     if fmt == "jsonl":
         articles = _jsonl(source)
     elif fmt == "labelstudio":
-        articles = _labelstudio(source)
+        articles = _labelstudio(source, annotations)
     elif fmt == "brat":
         from argmine.corpora.brat import load_brat
 

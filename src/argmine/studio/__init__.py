@@ -1,5 +1,6 @@
-"""Label Studio at argmine's edge: label config, tasks and predictions, export import, server.
+"""Label Studio at argmine's edge: the server, the SDK client, push, pull, the label config.
 
-Only this package imports ``label_studio_sdk`` (and only in :mod:`argmine.studio.client`);
-:mod:`argmine.studio.convert` is pure JSON so it can be used (and tested) without a server.
+Only this package imports ``label_studio_sdk`` (and only in :mod:`argmine.studio.client`). The
+JSON file format (tasks, predictions, exports) is :mod:`argmine.corpora.labelstudio`, pure JSON,
+so it can be used (and tested) without a server.
 """

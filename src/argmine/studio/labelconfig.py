@@ -9,7 +9,7 @@ relation label, and the ``Text`` object the spans are drawn on. The XML is built
 Names the rest of :mod:`argmine.studio` relies on (task data keys and result names):
 
 - ``$text``, ``$title``, ``$meta.source``: task ``data`` fields written by
-  :func:`argmine.studio.convert.article_to_task` (``$source`` cannot be shown: Label Studio's
+  :func:`argmine.corpora.labelstudio.article_to_task` (``$source`` cannot be shown: Label Studio's
   frontend reserves that name for the whole task);
 - ``label`` (the ``Labels`` control, ``from_name`` of span results) and ``text`` (the ``Text``
   object, ``to_name``).
@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from argmine.corpora.labelstudio.spec import FROM_NAME, TO_NAME
 from argmine.document import LabelSchema
 
 __all__ = ["FROM_NAME", "SOURCE_VALUE", "TO_NAME", "label_config"]
 
-FROM_NAME = "label"
-TO_NAME = "text"
 SOURCE_VALUE = "$meta.source"
 
 # Keep whitespace (CRLF, tabs, runs of spaces) as it is in the text, so what the annotator sees

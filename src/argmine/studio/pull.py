@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argmine.corpora.labelstudio import ImportReport, export_to_articles, load_export
 from argmine.document import Article, LabelSchema, dumps_article
 from argmine.errors import InputError, StudioError
 from argmine.fileio import atomic_write_text, check_output
 from argmine.studio.client import Connection, StudioClient
-from argmine.studio.convert import ImportReport, export_to_articles, load_export
 from argmine.studio.server import PROJECT_TITLE
 
 __all__ = ["PullResult", "default_output", "import_export", "pull_project", "write_jsonl"]
@@ -100,6 +100,10 @@ def pull_project(
     project_id = client.find_project(project_title)
     if project_id is None:
         raise StudioError(f"Label Studio at {connection.url} has no project {project_title!r}")
+    from argmine.studio.review import mark_reviewed
+
+    # Reviewed adjudication tasks come back as ground truth (argmine adjudicate --review).
+    marked = mark_reviewed(client, project_id)
     export = client.export_snapshot(project_id)
     atomic_write_text(
         export_path, json.dumps(export, ensure_ascii=False, indent=1) + "\n", force=force
@@ -117,7 +121,8 @@ def pull_project(
         report=report,
         export_path=export_path,
         jsonl_path=jsonl_path,
-        notes=[f"exported project {project_title!r} ({len(export)} tasks) from {connection.url}"],
+        notes=[f"exported project {project_title!r} ({len(export)} tasks) from {connection.url}"]
+        + ([f"{len(marked)} reviewed adjudication tasks marked ground truth"] if marked else []),
     )
 
 

@@ -18,10 +18,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from argmine.corpora.labelstudio import article_to_task, prediction_score
 from argmine.document import Article, LabelSchema
 from argmine.errors import InputError
 from argmine.studio.client import Connection, StudioClient
-from argmine.studio.convert import article_to_task, prediction_score
 from argmine.studio.server import PROJECT_TITLE
 
 __all__ = ["ORDERS", "PushReport", "pair_predictions", "push_articles", "uncertainty"]

@@ -12,14 +12,14 @@ import random
 import pytest
 
 from argmine.config import load_label_schema
-from argmine.document import ArgRelation, ArgUnit, Article
-from argmine.studio.convert import (
+from argmine.corpora.labelstudio import (
     ImportReport,
     article_to_task,
     articles_to_export,
     export_to_articles,
     to_ls_text,
 )
+from argmine.document import ArgRelation, ArgUnit, Article
 
 CASES = 1000
 PIECES = [
@@ -102,7 +102,7 @@ def ui_saved(task: dict, rng: random.Random) -> dict:
 
 
 @pytest.mark.parametrize("path", ["export", "task", "prediction"])
-def test_studio_fuzz_articles_survive_label_studio_format(path, capsys):
+def test_corpora_labelstudio_fuzz_articles_survive_label_studio_format(path, capsys):
     rng = random.Random(f"argmine-studio-fuzz-{path}")
     ran = units = relations = 0
     for n in range(CASES):

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from argmine.studio.convert import (
+from argmine.corpora.labelstudio import (
     export_to_articles,
     from_ls_offset,
     ls_text_matches,
@@ -37,7 +37,7 @@ MEASURED = [
 
 
 @pytest.mark.parametrize(("selected", "start", "end", "saved"), MEASURED)
-def test_studio_offsets_measured_ls_offsets_are_python_indices(selected, start, end, saved):
+def test_corpora_labelstudio_offsets_measured_are_python_indices(selected, start, end, saved):
     py_start, py_end = from_ls_offset(TEXT, start), from_ls_offset(TEXT, end)
     assert TEXT[py_start:py_end] == selected
     assert (to_ls_offset(TEXT, py_start), to_ls_offset(TEXT, py_end)) == (start, end)
@@ -45,12 +45,12 @@ def test_studio_offsets_measured_ls_offsets_are_python_indices(selected, start, 
 
 
 @pytest.mark.parametrize("unit", ["codepoint", "utf16"])
-def test_studio_offsets_round_trip_every_index(unit):
+def test_corpora_labelstudio_offsets_round_trip_every_index(unit):
     for i in range(len(TEXT) + 1):
         assert from_ls_offset(TEXT, to_ls_offset(TEXT, i, unit=unit), unit=unit) == i
 
 
-def test_studio_offsets_utf16_counts_astral_characters_twice():
+def test_corpora_labelstudio_offsets_utf16_counts_astral_characters_twice():
     # The family emoji is three astral people joined by two ZWJs: 5 code points, 8 UTF-16 units.
     i = TEXT.index("family")
     assert to_ls_offset(TEXT, i, unit="utf16") == i + 4
@@ -59,12 +59,12 @@ def test_studio_offsets_utf16_counts_astral_characters_twice():
 
 
 @pytest.mark.parametrize("bad", [-1, len(TEXT) + 1])
-def test_studio_offsets_outside_the_text_are_an_error(bad):
+def test_corpora_labelstudio_offsets_outside_the_text_are_an_error(bad):
     with pytest.raises(ValueError, match="outside the text"):
         to_ls_offset(TEXT, bad)
 
 
-def test_studio_offsets_unknown_unit_is_an_error():
+def test_corpora_labelstudio_offsets_unknown_unit_is_an_error():
     with pytest.raises(ValueError, match="bytes"):
         to_ls_offset(TEXT, 0, unit="bytes")
 
@@ -80,13 +80,13 @@ def test_studio_offsets_unknown_unit_is_an_error():
         ("a \\n b", "a \\n b"),
     ],
 )
-def test_studio_offsets_region_text_as_the_ui_saves_it(span, saved):
+def test_corpora_labelstudio_offsets_region_text_as_the_ui_saves_it(span, saved):
     assert to_ls_text(span) == saved
     assert ls_text_matches(span, saved)
     assert ls_text_matches(span, span)
 
 
-def test_studio_offsets_ui_region_across_a_line_break_imports_without_warning(caplog):
+def test_corpora_labelstudio_offsets_ui_region_across_a_line_break_imports_without_warning(caplog):
     start, end = 11, 19
     export = [
         {

@@ -8,8 +8,13 @@ import logging
 import pytest
 
 from argmine.config import load_label_schema
+from argmine.corpora.labelstudio import (
+    ImportReport,
+    export_to_articles,
+    load_export,
+    parse_export,
+)
 from argmine.errors import InputError
-from argmine.studio.convert import ImportReport, export_to_articles, load_export
 
 TEXT = "Taxes must rise. The deficit hit 5% in 2023. So act now."
 SCHEMA = load_label_schema("configs/labels.yaml")
@@ -62,7 +67,7 @@ def export(*results, annotator=3, task_id=41, **annotation):
     ]
 
 
-def test_studio_convert_clean_export_has_no_issues(caplog):
+def test_corpora_labelstudio_clean_export_has_no_issues(caplog):
     report = ImportReport()
     (article,) = export_to_articles(
         export(CLAIM, EVIDENCE, relation("e1", "c1")), schema=SCHEMA, report=report
@@ -146,10 +151,10 @@ PROBLEMS = {
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
-def test_studio_convert_problem_is_reported_with_task_and_annotator(name, caplog):
+def test_corpora_labelstudio_problem_is_reported_with_task_and_annotator(name, caplog):
     results, units, relations, fragment = PROBLEMS[name]
     report = ImportReport()
-    with caplog.at_level(logging.WARNING, logger="argmine.studio.convert"):
+    with caplog.at_level(logging.WARNING, logger="argmine.corpora.labelstudio.decode"):
         (article,) = export_to_articles(
             export(*results, annotator={"id": 5, "email": "ann@example.org"}),
             schema=SCHEMA,
@@ -170,14 +175,14 @@ def test_studio_convert_problem_is_reported_with_task_and_annotator(name, caplog
 
 
 @pytest.mark.parametrize("name", sorted(n for n, p in PROBLEMS.items() if p[3]))
-def test_studio_convert_strict_refuses_problems(name):
+def test_corpora_labelstudio_strict_refuses_problems(name):
     results, _, _, fragment = PROBLEMS[name]
     with pytest.raises(ValueError, match="1 problems in the export: task 41") as info:
         export_to_articles(export(*results), schema=SCHEMA, strict=True)
     assert fragment in str(info.value)
 
 
-def test_studio_convert_cancelled_drafts_and_unannotated_are_counted(caplog):
+def test_corpora_labelstudio_cancelled_drafts_and_unannotated_are_counted(caplog):
     tasks = export(CLAIM)
     tasks[0]["annotations"].append(
         {"id": 10, "completed_by": 4, "result": [EVIDENCE], "was_cancelled": True}
@@ -201,6 +206,32 @@ def test_studio_convert_cancelled_drafts_and_unannotated_are_counted(caplog):
     assert any("unsubmitted drafts" in line for line in lines)
 
 
+def test_corpora_labelstudio_parse_export_keeps_every_annotation_with_its_metadata():
+    tasks = export(CLAIM, ground_truth=True, created_at="2026-01-01T10:00:00Z")
+    tasks[0]["annotations"] += [
+        {
+            "id": 10,
+            "completed_by": {"email": "b@example.org"},
+            "result": [EVIDENCE],
+            "updated_at": "2026-01-02T10:00:00Z",
+        },
+        {"id": 11, "completed_by": 4, "result": [CLAIM], "was_cancelled": True},
+    ]
+    (task,) = parse_export(tasks, schema=SCHEMA, annotators={3: "a@example.org"})
+    assert (task.task_id, task.data_id, task.text) == (41, "budget", TEXT)
+    got = [
+        (a.annotation_id, a.annotator, a.ground_truth, a.was_cancelled, a.created_at, a.updated_at)
+        for a in task.annotations
+    ]
+    assert got == [
+        (9, "a@example.org", True, False, "2026-01-01T10:00:00Z", None),
+        (10, "b@example.org", False, False, None, "2026-01-02T10:00:00Z"),
+        (11, "4", False, True, None, None),
+    ]
+    assert [[u.label for u in a.units] for a in task.submitted] == [["Claim"], ["Evidence"]]
+    assert task.to_article(task.annotations[1]).meta["studio"]["annotation_id"] == 10
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -210,7 +241,7 @@ def test_studio_convert_cancelled_drafts_and_unannotated_are_counted(caplog):
         ('[{"id": 3, "data": {"title": "x"}}]', "task 3: data has no 'text'"),
     ],
 )
-def test_studio_convert_load_export_bad_file_is_input_error(tmp_path, content, problem):
+def test_corpora_labelstudio_load_export_bad_file_is_input_error(tmp_path, content, problem):
     path = tmp_path / "export.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InputError, match=problem) as info:
@@ -218,12 +249,12 @@ def test_studio_convert_load_export_bad_file_is_input_error(tmp_path, content, p
     assert str(info.value).startswith(str(path))
 
 
-def test_studio_convert_load_export_missing_file(tmp_path):
+def test_corpora_labelstudio_load_export_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         load_export(tmp_path / "nope.json")
 
 
-def test_studio_convert_load_export_strict_is_input_error(tmp_path):
+def test_corpora_labelstudio_load_export_strict_is_input_error(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export(span("x1", 0, 15, "Rebuttal"))), encoding="utf-8")
     assert load_export(path)[0].units[0].label == "Rebuttal"  # no schema: any label
@@ -232,7 +263,7 @@ def test_studio_convert_load_export_strict_is_input_error(tmp_path):
 
 
 @pytest.mark.parametrize(("ls_start", "ls_end"), [(6, 12), (2, 8), (9, 15)])
-def test_studio_convert_repair_finds_ui_saved_line_breaks(ls_start, ls_end, caplog):
+def test_corpora_labelstudio_repair_finds_ui_saved_line_breaks(ls_start, ls_end, caplog):
     """The UI saves a CR or LF in region text as backslash + n; repair still finds the span."""
     text = "Hi. It is.\r\nSo it goes.\nEnd."
     result = {
@@ -250,7 +281,7 @@ def test_studio_convert_repair_finds_ui_saved_line_breaks(ls_start, ls_end, capl
     assert len(report.issues) == 1 and "repaired to [7:14]" in str(report.issues[0])
 
 
-def test_studio_convert_annotators_name_the_user():
+def test_corpora_labelstudio_annotators_name_the_user():
     report = ImportReport()
     (article,) = export_to_articles(
         export(CLAIM, span("x1", 17, 43, "Rebuttal")),

@@ -1,21 +1,15 @@
-"""Articles <-> Label Studio JSON (tasks, predictions, exports). Pure JSON: no SDK import.
+"""Label Studio JSON export -> every annotation of every task, checked and repaired -> Articles.
 
 Data flow::
 
-    Article (+ predicted Article)
-        --article_to_task-->    {"data": {"id", "title", "text", "source", "meta"},
-                                 "annotations": [{"result": [...]}],      # the article's units
-                                 "predictions": [{"model_version", "score", "result": [...]}]}
-    Label Studio export (a list of tasks, each with its annotations)
-        --export_to_articles--> one Article per (not cancelled) annotation, checked and repaired
+    Label Studio export (a list of tasks, each with its annotations and drafts)
+        --parse_export-->       list[StudioTask], each with EVERY annotation (cancelled ones
+                                too) as a StudioAnnotation: ids, annotator, times, ground
+                                truth, cancelled flag, units and relations (checked, repaired)
+        --export_to_articles--> one Article per submitted (not cancelled) annotation
 
-A span is a ``labels`` result (``from_name`` "label", ``to_name`` "text", ``value`` = ``start``,
-``end``, ``text``, ``labels: [name]``; the result ``id`` is the unit id); a relation is a
-``relation`` result (``from_id`` = head, ``to_id`` = tail, ``direction`` "right",
-``labels: [name]``; argmine also writes the relation ``id``).
-
-Offsets: argmine offsets are Python ``str`` indices (code points). Label Studio's ``start`` and
-``end`` are converted at this edge only, by :func:`to_ls_offset` / :func:`from_ls_offset`.
+Every problem is logged once as a warning naming the task and annotator and collected in an
+:class:`ImportReport`. Pure JSON: no SDK import.
 """
 
 from __future__ import annotations
@@ -29,241 +23,28 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from argmine.corpora.labelstudio.spec import from_ls_offset, ls_text_matches
 from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
 from argmine.errors import InputError
 
 __all__ = [
-    "FROM_NAME",
-    "TO_NAME",
     "ImportIssue",
     "ImportReport",
-    "article_to_task",
-    "articles_to_export",
+    "StudioAnnotation",
+    "StudioTask",
     "export_to_articles",
-    "from_ls_offset",
     "load_export",
-    "ls_text_matches",
-    "task_data",
-    "to_ls_offset",
-    "to_ls_text",
+    "parse_export",
+    "read_export",
 ]
 
 logger = logging.getLogger(__name__)
 
-FROM_NAME = "label"
-TO_NAME = "text"
 #: How far (in characters, each side) a span's text is searched for when it disagrees with
 #: its offsets.
 REPAIR_WINDOW = 64
 
-# --- offsets ---------------------------------------------------------------------------------
-# Measured with the real UI (Label Studio 1.23.2, headless Chromium; docs/studio-offsets.md):
-# a span selected with the mouse is saved with ``start``/``end`` in Unicode code points, the
-# same unit as Python str indices (an emoji counts 1, a ZWJ family emoji 5, "e" + combining
-# acute 2, CRLF 2), and predictions given in code points are highlighted on the right
-# characters (UTF-16 offsets are shifted by one per earlier emoji). So "codepoint" is the
-# identity; "utf16" is kept for servers that count JavaScript UTF-16 units.
-LS_OFFSET_UNIT = "codepoint"
-_UNITS = ("codepoint", "utf16")
 
-
-def _bmp_only(text: str) -> bool:
-    return text.isascii() or max(text) <= "\uffff"
-
-
-def _unit(unit: str | None) -> str:
-    unit = LS_OFFSET_UNIT if unit is None else unit
-    if unit not in _UNITS:
-        raise ValueError(f"offset unit must be one of {', '.join(_UNITS)}, got {unit!r}")
-    return unit
-
-
-def to_ls_offset(text: str, offset: int, *, unit: str | None = None) -> int:
-    """A Python str index into ``text`` as a Label Studio offset.
-
-    ``unit`` defaults to :data:`LS_OFFSET_UNIT`. Raises ``ValueError`` for an offset outside
-    ``0..len(text)``.
-    """
-    unit = _unit(unit)
-    if not 0 <= offset <= len(text):
-        raise ValueError(f"offset {offset} is outside the text (length {len(text)})")
-    if unit == "codepoint" or _bmp_only(text[:offset]):
-        return offset
-    return len(text[:offset].encode("utf-16-le")) // 2
-
-
-def from_ls_offset(text: str, offset: int, *, unit: str | None = None) -> int:
-    """A Label Studio offset into ``text`` as a Python str index.
-
-    An offset beyond the end is returned beyond the end (the caller reports it). Raises
-    ``ValueError`` if a UTF-16 offset falls inside a character (between two UTF-16 units).
-    """
-    unit = _unit(unit)
-    if unit == "codepoint" or _bmp_only(text):
-        return offset
-    units = 0
-    for index, char in enumerate(text):
-        if units == offset:
-            return index
-        units += 2 if char > "\uffff" else 1
-        if units > offset:
-            raise ValueError(f"offset {offset} falls inside the character at {index}")
-    if units == offset:
-        return len(text)
-    return len(text) + (offset - units)  # beyond the end: reported by the caller
-
-
-def to_ls_text(span_text: str) -> str:
-    """The region ``text`` Label Studio's UI saves for a selection of ``span_text``.
-
-    Measured: each CR and each LF inside a selection is saved as the two characters
-    backslash + "n" (so CRLF becomes two of them); everything else is kept as it is.
-    """
-    return span_text.replace("\r", "\\n").replace("\n", "\\n")
-
-
-def ls_text_matches(span_text: str, ls_text: str) -> bool:
-    """Whether a region's saved ``text`` is ``span_text`` (as written, or as the UI saves it)."""
-    return ls_text == span_text or ls_text == to_ls_text(span_text)
-
-
-# --- articles -> tasks -----------------------------------------------------------------------
-def task_data(article: Article) -> dict[str, Any]:
-    """The task ``data`` for an article (``meta`` without argmine's own ``studio`` block)."""
-    meta = {k: v for k, v in article.meta.items() if k != "studio"}
-    source = meta.get("source", "")
-    return {
-        "id": article.id,
-        "title": article.title,
-        "text": article.text,
-        "source": source if isinstance(source, str) else str(source),
-        "meta": meta,
-    }
-
-
-def _results(article: Article, *, with_scores: bool) -> list[dict[str, Any]]:
-    text = article.text
-    results: list[dict[str, Any]] = []
-    for unit in article.units:
-        result: dict[str, Any] = {
-            "id": unit.id,
-            "from_name": FROM_NAME,
-            "to_name": TO_NAME,
-            "type": "labels",
-            "value": {
-                "start": to_ls_offset(text, unit.start),
-                "end": to_ls_offset(text, unit.end),
-                "text": text[unit.start : unit.end],
-                "labels": [unit.label],
-            },
-        }
-        if with_scores and unit.score is not None:
-            result["score"] = unit.score
-        results.append(result)
-    for rel in article.relations:
-        result = {
-            "id": rel.id,
-            "from_id": rel.head,
-            "to_id": rel.tail,
-            "type": "relation",
-            "direction": "right",
-            "labels": [rel.label],
-        }
-        if with_scores and rel.score is not None:
-            result["score"] = rel.score
-        results.append(result)
-    return results
-
-
-def prediction_score(article: Article) -> float | None:
-    """Mean unit score of a predicted article (``None`` if no unit has a score)."""
-    scores = [u.score for u in article.units if u.score is not None]
-    return sum(scores) / len(scores) if scores else None
-
-
-def article_to_task(
-    article: Article, *, predictions: Article | None = None, model_version: str = ""
-) -> dict[str, Any]:
-    """A Label Studio task for ``article``.
-
-    The article's own units and relations (if any) become one annotation; ``predictions`` (an
-    Article with the same id and text, e.g. from ``argmine.prelabel`` or ``argmine tag``)
-    becomes one prediction with per-region scores, the mean unit score and ``model_version``.
-    """
-    task: dict[str, Any] = {"data": task_data(article)}
-    if article.units or article.relations:
-        task["annotations"] = [{"result": _results(article, with_scores=False)}]
-    if predictions is not None:
-        if predictions.text != article.text:
-            raise ValueError(
-                f"article {article.id}: the predictions' text differs from the article's text"
-            )
-        if predictions.id != article.id:
-            raise ValueError(
-                f"article {article.id}: predictions are for article {predictions.id!r}"
-            )
-        prediction: dict[str, Any] = {
-            "model_version": model_version,
-            "result": _results(predictions, with_scores=True),
-        }
-        score = prediction_score(predictions)
-        if score is not None:
-            prediction["score"] = score
-        task["predictions"] = [prediction]
-    return task
-
-
-def articles_to_export(articles: Sequence[Article]) -> list[dict[str, Any]]:
-    """A Label Studio JSON export: each article's units and relations as one completed annotation.
-
-    Articles read from an export (their ``meta["studio"]`` names the task) are grouped back into
-    their task, keeping task id, annotation id, annotator and times.
-    """
-    tasks: dict[str, dict[str, Any]] = {}
-    used_task_ids: set[Any] = set()
-    next_annotation = 1
-    for article in articles:
-        studio = article.meta.get("studio") if isinstance(article.meta.get("studio"), dict) else {}
-        data_id = str(studio.get("data_id") or article.id)
-        task = tasks.get(data_id)
-        if task is None:
-            data = task_data(article)
-            data["id"] = data_id
-            task_id = studio.get("task_id")
-            if (
-                not isinstance(task_id, int)
-                or isinstance(task_id, bool)
-                or task_id in used_task_ids
-            ):
-                task_id = len(tasks) + 1
-                while task_id in used_task_ids:
-                    task_id += 1
-            used_task_ids.add(task_id)
-            task = {"id": task_id, "data": data, "annotations": [], "predictions": []}
-            tasks[data_id] = task
-        elif task["data"]["text"] != article.text:
-            raise ValueError(f"article {article.id}: text differs from task {data_id!r}'s text")
-        annotation_id = studio.get("annotation_id")
-        if not isinstance(annotation_id, int) or isinstance(annotation_id, bool):
-            annotation_id = next_annotation
-        next_annotation = max(next_annotation, annotation_id) + 1
-        task["annotations"].append(
-            {
-                "id": annotation_id,
-                "completed_by": studio.get("completed_by"),
-                "result": _results(article, with_scores=True),
-                "was_cancelled": False,
-                "ground_truth": bool(studio.get("ground_truth", False)),
-                "lead_time": studio.get("lead_time"),
-                "created_at": studio.get("created_at"),
-                "updated_at": studio.get("updated_at"),
-                "task": task["id"],
-            }
-        )
-    return list(tasks.values())
-
-
-# --- exports -> articles ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImportIssue:
     """One problem found in an export, with the task and annotator it belongs to."""
@@ -538,35 +319,94 @@ def _parse_annotation(
     return units, relations
 
 
-def export_to_articles(
-    export: list[dict[str, Any]],
+@dataclass(frozen=True)
+class StudioAnnotation:
+    """One annotation of a task as exported: who, when, its flags, and what it marks.
+
+    ``annotator`` is the display name (email from ``annotators`` or the export, else the user
+    id); ``completed_by`` is the raw export value. ``units``/``relations`` are empty for a
+    cancelled annotation (its result is not read).
+    """
+
+    annotation_id: Any
+    completed_by: Any
+    annotator: str
+    user: str
+    ground_truth: bool
+    was_cancelled: bool
+    lead_time: Any
+    created_at: Any
+    updated_at: Any
+    units: tuple[ArgUnit, ...] = ()
+    relations: tuple[ArgRelation, ...] = ()
+
+    def studio_meta(self, task: StudioTask) -> dict[str, Any]:
+        """The ``meta["studio"]`` block of the article made from this annotation."""
+        return {
+            "task_id": task.task_id,
+            "data_id": task.data_id,
+            "annotation_id": self.annotation_id,
+            "completed_by": self.completed_by,
+            "annotator": self.annotator,
+            "lead_time": self.lead_time,
+            "ground_truth": self.ground_truth,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class StudioTask:
+    """One task of an export: its data and every annotation, in export order."""
+
+    task_id: Any
+    data_id: str
+    ref: str  # how messages name the task: "<task id>" or "<task id> (<data id>)"
+    text: str
+    title: str
+    meta: dict[str, Any]
+    annotations: tuple[StudioAnnotation, ...]
+    drafts: tuple[str, ...] = ()  # annotators with an unsubmitted draft
+
+    @property
+    def submitted(self) -> tuple[StudioAnnotation, ...]:
+        """The annotations that are not cancelled."""
+        return tuple(a for a in self.annotations if not a.was_cancelled)
+
+    def to_article(self, annotation: StudioAnnotation, article_id: str | None = None) -> Article:
+        """``annotation`` as an Article (id ``article_id``, default the task's data id)."""
+        return Article(
+            id=article_id or self.data_id,
+            text=self.text,
+            title=self.title,
+            meta={**self.meta, "studio": annotation.studio_meta(self)},
+            units=list(annotation.units),
+            relations=list(annotation.relations),
+        )
+
+
+def parse_export(
+    export: Any,
     *,
     schema: LabelSchema | None = None,
-    strict: bool = False,
     report: ImportReport | None = None,
     annotators: Mapping[int, str] | None = None,
-) -> list[Article]:
-    """One Article per submitted annotation of a Label Studio JSON export.
+) -> list[StudioTask]:
+    """Every task of a Label Studio JSON export with every annotation, checked and repaired.
 
-    ``meta["studio"]`` keeps ``task_id``, ``data_id``, ``annotation_id``, ``completed_by``,
-    ``lead_time``, ``ground_truth``, ``created_at`` and ``updated_at``. A task's article id is
-    its ``data.id`` (``task-<id>`` without one); a task with several annotations gives ids
-    ``<data id>@<annotator>``. Cancelled annotations are skipped and counted; drafts are
-    reported, not imported. Every problem (overlapping spans with different labels, a span
-    whose text disagrees with its offsets, a relation to a missing region, an unknown label,
-    an empty result) is logged as a warning naming the task and annotator and collected in
-    ``report``; ``strict=True`` raises ``ValueError`` listing them instead. ``annotators``
-    (user id -> email, e.g. from the server) names annotators in messages and in
-    ``meta["studio"]["annotator"]``.
+    A submitted annotation's problems (overlapping spans with different labels, a span whose
+    text disagrees with its offsets, a relation to a missing region, an unknown label, an empty
+    result) are logged as warnings naming the task and annotator and collected in ``report``,
+    with the counts of tasks, annotations, cancelled ones, drafts and unannotated tasks.
+    A malformed export (not a list, a task without a ``data.text`` string) raises
+    ``ValueError``. ``annotators`` (user id -> email, e.g. from the server) names annotators.
     """
     annotators = annotators or {}
     if report is None:
         report = ImportReport()
     if not isinstance(export, list):
         raise ValueError("a Label Studio JSON export must be a list of tasks")
-    articles: list[Article] = []
-    used_ids: set[str] = set()
-    first_issue = len(report.issues)
+    tasks: list[StudioTask] = []
     for index, task in enumerate(export):
         if not isinstance(task, Mapping):
             raise ValueError(f"task #{index + 1} is not an object")
@@ -587,59 +427,100 @@ def export_to_articles(
         if isinstance(source, str) and source and "source" not in meta:
             meta["source"] = source
         title = data.get("title") if isinstance(data.get("title"), str) else ""
+        drafts = []
         for draft in task.get("drafts") or []:
             who = _annotator(draft.get("user") if isinstance(draft, Mapping) else None)
+            drafts.append(who)
             report.drafts.append(f"task {task_ref} (annotator {who})")
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
-        kept = [a for a in annotations if not a.get("was_cancelled")]
-        report.cancelled += len(annotations) - len(kept)
-        report.annotations += len(kept)
-        if not kept:
-            report.unannotated.append(task_ref)
-            continue
-        for annotation in kept:
+        parsed: list[StudioAnnotation] = []
+        for annotation in annotations:
             completed_by = annotation.get("completed_by")
             user = _annotator(completed_by)
             who = annotators.get(completed_by, user) if _is_int(completed_by) else user
+            cancelled = bool(annotation.get("was_cancelled"))
+            units: list[ArgUnit] = []
+            relations: list[ArgRelation] = []
+            if not cancelled:
+
+                def warn(message: str, *, _task: str = task_ref, _who: str = who) -> None:
+                    issue = ImportIssue(task=_task, annotator=_who, message=message)
+                    logger.warning("%s", issue)
+                    report.issues.append(issue)
+
+                units, relations = _parse_annotation(
+                    text, annotation.get("result"), schema=schema, warn=warn
+                )
+            parsed.append(
+                StudioAnnotation(
+                    annotation_id=annotation.get("id"),
+                    completed_by=completed_by,
+                    annotator=who,
+                    user=user,
+                    ground_truth=bool(annotation.get("ground_truth", False)),
+                    was_cancelled=cancelled,
+                    lead_time=annotation.get("lead_time"),
+                    created_at=annotation.get("created_at"),
+                    updated_at=annotation.get("updated_at"),
+                    units=tuple(units),
+                    relations=tuple(relations),
+                )
+            )
+        studio_task = StudioTask(
+            task_id=task_id,
+            data_id=data_id,
+            ref=task_ref,
+            text=text,
+            title=title,
+            meta=meta,
+            annotations=tuple(parsed),
+            drafts=tuple(drafts),
+        )
+        kept = studio_task.submitted
+        report.cancelled += len(parsed) - len(kept)
+        report.annotations += len(kept)
+        if not kept:
+            report.unannotated.append(task_ref)
+        tasks.append(studio_task)
+    return tasks
+
+
+def export_to_articles(
+    export: list[dict[str, Any]],
+    *,
+    schema: LabelSchema | None = None,
+    strict: bool = False,
+    report: ImportReport | None = None,
+    annotators: Mapping[int, str] | None = None,
+) -> list[Article]:
+    """One Article per submitted annotation of a Label Studio JSON export.
+
+    ``meta["studio"]`` keeps ``task_id``, ``data_id``, ``annotation_id``, ``completed_by``,
+    ``annotator``, ``lead_time``, ``ground_truth``, ``created_at`` and ``updated_at``. A task's
+    article id is its ``data.id`` (``task-<id>`` without one); a task with several annotations
+    gives ids ``<data id>@<annotator>``. Cancelled annotations are skipped and counted; drafts
+    are reported, not imported. Problems are found by :func:`parse_export` and collected in
+    ``report``; ``strict=True`` raises ``ValueError`` listing them instead.
+    """
+    if report is None:
+        report = ImportReport()
+    first_issue = len(report.issues)
+    tasks = parse_export(export, schema=schema, report=report, annotators=annotators)
+    articles: list[Article] = []
+    used_ids: set[str] = set()
+    for task in tasks:
+        kept = task.submitted
+        for annotation in kept:
             if len(kept) == 1:
-                article_id = data_id
+                article_id = task.data_id
             else:
-                article_id = f"{data_id}@{user}"
+                article_id = f"{task.data_id}@{annotation.user}"
                 if article_id in used_ids:
-                    article_id = f"{article_id}#{annotation.get('id')}"
+                    article_id = f"{article_id}#{annotation.annotation_id}"
             if article_id in used_ids:
                 article_id = f"{article_id}~{_unique_id('', used_ids)}"
             used_ids.add(article_id)
-
-            def warn(message: str, *, _task: str = task_ref, _who: str = who) -> None:
-                issue = ImportIssue(task=_task, annotator=_who, message=message)
-                logger.warning("%s", issue)
-                report.issues.append(issue)
-
-            units, relations = _parse_annotation(
-                text, annotation.get("result"), schema=schema, warn=warn
-            )
-            studio = {
-                "task_id": task_id,
-                "data_id": data_id,
-                "annotation_id": annotation.get("id"),
-                "completed_by": completed_by,
-                "annotator": who,
-                "lead_time": annotation.get("lead_time"),
-                "ground_truth": bool(annotation.get("ground_truth", False)),
-                "created_at": annotation.get("created_at"),
-                "updated_at": annotation.get("updated_at"),
-            }
-            articles.append(
-                Article(
-                    id=article_id,
-                    text=text,
-                    title=title,
-                    meta={**meta, "studio": studio},
-                    units=units,
-                    relations=relations,
-                )
-            )
+            articles.append(task.to_article(annotation, article_id))
     report.articles += len(articles)
     issues = report.issues[first_issue:]
     if strict and issues:
@@ -647,6 +528,21 @@ def export_to_articles(
         more = f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""
         raise ValueError(f"{len(issues)} problems in the export: {listed}{more}")
     return articles
+
+
+def read_export(path: str | os.PathLike[str]) -> Any:
+    """The parsed JSON of an export file; an unreadable file raises :class:`InputError`."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, not a Label Studio JSON export") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def load_export(
@@ -657,17 +553,7 @@ def load_export(
     report: ImportReport | None = None,
 ) -> list[Article]:
     """Read a Label Studio JSON export file; a bad file raises :class:`InputError`."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            export = json.load(handle)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory, not a Label Studio JSON export") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    export = read_export(path)
     try:
         return export_to_articles(export, schema=schema, strict=strict, report=report)
     except ValueError as exc:

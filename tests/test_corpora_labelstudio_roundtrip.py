@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from argmine.document import ArgRelation, ArgUnit, Article
-from argmine.studio import convert
-from argmine.studio.convert import (
+from argmine.corpora.labelstudio import (
     article_to_task,
     articles_to_export,
     export_to_articles,
     from_ls_offset,
+    spec,
     to_ls_offset,
 )
+from argmine.document import ArgRelation, ArgUnit, Article
 
 
 def _article(text: str, spans: list[tuple[str, str, str]], rels=(), **kw) -> Article:
@@ -72,12 +72,12 @@ CASES = {
 
 @pytest.fixture(params=["codepoint", "utf16"])
 def offset_unit(request, monkeypatch):
-    monkeypatch.setattr(convert, "LS_OFFSET_UNIT", request.param)
+    monkeypatch.setattr(spec, "LS_OFFSET_UNIT", request.param)
     return request.param
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_studio_convert_export_roundtrip_keeps_everything(name, offset_unit, caplog):
+def test_corpora_labelstudio_export_roundtrip_keeps_everything(name, offset_unit, caplog):
     article = CASES[name]
     export = json.loads(json.dumps(articles_to_export([article])))
     back = export_to_articles(export)
@@ -94,7 +94,7 @@ def test_studio_convert_export_roundtrip_keeps_everything(name, offset_unit, cap
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_studio_convert_task_results_slice_the_text(name, offset_unit):
+def test_corpora_labelstudio_task_results_slice_the_text(name, offset_unit):
     article = CASES[name]
     task = article_to_task(article.with_annotations([]), predictions=article, model_version="m1")
     assert set(task["data"]) == {"id", "title", "text", "source", "meta"}
@@ -113,7 +113,7 @@ def test_studio_convert_task_results_slice_the_text(name, offset_unit):
         assert value["labels"] == [unit.label]
 
 
-def test_studio_convert_relation_direction_is_head_to_tail():
+def test_corpora_labelstudio_relation_direction_is_head_to_tail():
     article = CASES["ascii"]
     task = article_to_task(article)
     relations = [r for r in task["annotations"][0]["result"] if r["type"] == "relation"]
@@ -123,7 +123,7 @@ def test_studio_convert_relation_direction_is_head_to_tail():
     ]
 
 
-def test_studio_convert_prediction_carries_scores():
+def test_corpora_labelstudio_prediction_carries_scores():
     gold = CASES["ascii"]
     pred = gold.with_annotations(
         [
@@ -142,7 +142,7 @@ def test_studio_convert_prediction_carries_scores():
     ("change", "problem"),
     [({"text": "Other text."}, "text differs"), ({"id": "b2"}, "predictions are for")],
 )
-def test_studio_convert_task_rejects_mismatched_predictions(change, problem):
+def test_corpora_labelstudio_task_rejects_mismatched_predictions(change, problem):
     article = CASES["ascii"]
     other = Article(**{"id": article.id, "text": article.text, **change})
     with pytest.raises(ValueError, match=problem):
@@ -153,19 +153,19 @@ def test_studio_convert_task_rejects_mismatched_predictions(change, problem):
     ("text", "offset", "ls"),
     [("abc", 2, 2), ("a😀b", 2, 3), ("a😀b", 3, 4), ("😀😀x", 2, 4), ("é\u0301x", 2, 2)],
 )
-def test_studio_convert_utf16_offsets_invert(monkeypatch, text, offset, ls):
-    monkeypatch.setattr(convert, "LS_OFFSET_UNIT", "utf16")
+def test_corpora_labelstudio_utf16_offsets_invert(monkeypatch, text, offset, ls):
+    monkeypatch.setattr(spec, "LS_OFFSET_UNIT", "utf16")
     assert to_ls_offset(text, offset) == ls
     assert from_ls_offset(text, ls) == offset
 
 
-def test_studio_convert_utf16_offset_inside_a_character_is_an_error(monkeypatch):
-    monkeypatch.setattr(convert, "LS_OFFSET_UNIT", "utf16")
+def test_corpora_labelstudio_utf16_offset_inside_a_character_is_an_error(monkeypatch):
+    monkeypatch.setattr(spec, "LS_OFFSET_UNIT", "utf16")
     with pytest.raises(ValueError, match="inside the character"):
         from_ls_offset("a😀b", 2)
 
 
-def test_studio_convert_export_groups_annotators_back_into_one_task():
+def test_corpora_labelstudio_export_groups_annotators_back_into_one_task():
     base = CASES["ascii"]
     export = articles_to_export([base])
     second = json.loads(json.dumps(export[0]["annotations"][0]))

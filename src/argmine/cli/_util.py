@@ -1,0 +1,121 @@
+"""What every command module shares: the app, the error printer, common options, output.
+
+A command module (``argmine/cli/<group>.py``) imports :data:`app` (or adds its own sub-app
+to it) and the options it needs from here, and is listed in
+:data:`argmine.cli.COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from argmine.errors import ArgmineError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(message: object) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+
+
+class _OneLineErrors(TyperGroup):
+    """Turns an ArgmineError anywhere below into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except ArgmineError as exc:
+            print_error(exc)
+            raise typer.Exit(code=1) from None
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    name="argmine",
+    help="Argument mining for commentary: segment, pre-label, annotate, train, tag.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write here instead of stdout (JSONL)."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="torch CPU threads.")]
+WindowBatchOpt = Annotated[
+    int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
+]
+SchemaOpt = Annotated[
+    Path,
+    typer.Option("--schema", help="Label schema YAML.", show_default=True),
+]
+DEFAULT_SCHEMA = Path("configs/labels.yaml")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one error line and return the exit to raise."""
+    print_error(message)
+    return typer.Exit(code=1)
+
+
+def emit_lines(lines: Iterable[str], *, output: Path | None, force: bool) -> int:
+    """Write lines to ``output`` atomically (refusing to overwrite without ``force``) or stdout."""
+    from argmine.fileio import atomic_writer, check_output
+
+    if output is None:
+        count = 0
+        for line in lines:
+            sys.stdout.write(line + "\n")
+            count += 1
+        sys.stdout.flush()
+        return count
+    check_output(output, force=force)
+    count = 0
+    with atomic_writer(output, force=force) as handle:
+        for line in lines:
+            handle.write(line + "\n")
+            count += 1
+    return count
+
+
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Files (.txt .md .html .jsonl), directories, globs, or - for stdin.",
+        show_default=False,
+    ),
+]
+
+
+def say(lines: Iterable[str]) -> None:
+    """Print lines on stderr as they are (no markup)."""
+    for line in lines:
+        err.print(line, markup=False, highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from argmine import __version__
+
+        typer.echo(f"argmine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Argument mining for commentary: segment, pre-label, annotate, train, tag."""

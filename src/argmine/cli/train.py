@@ -1,0 +1,102 @@
+"""Training commands: train, evaluate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from argmine.cli._util import ForceOpt, ThreadsOpt, WindowBatchOpt, app, err, fail
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Argument(help="Run config YAML (configs/*.yaml).")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: key.path=value (repeatable)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint after a kill.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output directory.")
+    ] = False,
+) -> None:
+    """Fine-tune a token tagger from a run config into its output directory."""
+    if resume and force:
+        raise fail("--resume and --force exclude each other")
+    from argmine.config import load_run_config
+
+    cfg = load_run_config(config, overrides=overrides or [])
+    from argmine.train import train_cv
+
+    try:
+        result = train_cv(cfg, resume=resume, force=force)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    metrics = result.metrics
+    if "folds" in metrics:
+        summary = (
+            f"{metrics['folds']} folds, mean test overlap F1 {metrics['overlap_micro_f1']:.3f} "
+            f"(macro {metrics['overlap_macro_f1']:.3f})"
+        )
+    else:
+        split = "test" if "test" in metrics else "dev"
+        summary = f"{split} overlap F1 {metrics[split]['overlap']['micro']['f1']:.3f}"
+    err.print(
+        f"ok: {result.output_dir} in {result.seconds:.0f} s; {summary}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[Path, typer.Argument(help="Model directory.", show_default=False)],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Gold data: argmine JSONL, a Label Studio export (.json), or a corpus path "
+            "with --format.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the scores as JSON here.")
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="auto, jsonl, labelstudio, brat, microtexts or webis."),
+    ] = "auto",
+    split: Annotated[
+        str | None, typer.Option("--split", help="Corpus split (webis: train, dev, test).")
+    ] = None,
+    threads: ThreadsOpt = None,
+    batch_size: WindowBatchOpt = 16,
+    force: ForceOpt = False,
+) -> None:
+    """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, and a confusion."""
+    import json
+
+    from rich.console import Console
+
+    from argmine.evaluate import format_confusion, format_table
+    from argmine.fileio import atomic_write_text, check_output
+    from argmine.tag import evaluate_model, load_gold
+
+    if output is not None:
+        check_output(output, force=force)
+    try:
+        gold = load_gold(data, fmt=fmt, split=split)
+        scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
+    out.print(format_confusion(scores))
+    if output is not None:
+        atomic_write_text(output, json.dumps(scores, indent=2) + "\n", force=force)
+        err.print(f"scores written to {output}", markup=False, highlight=False)
