@@ -189,6 +189,9 @@ class TrainConfig(_Strict):
     logging_steps: int = Field(20, ge=1)
     threads: int | None = Field(None, ge=1)
     bf16: bool = False
+    #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
+    #: random weights while the encoder is pretrained)
+    head_lr_multiplier: float = Field(10.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

@@ -328,3 +328,36 @@ def format_confusion(scores: Mapping[str, Any], *, criterion: str = "overlap"):
     for label, row in zip(conf["labels"], conf["matrix"], strict=True):
         table.add_row(label, *(str(v) for v in row))
     return table
+
+
+def format_comparison(scores: Mapping[str, Any], *, title: str = "Model vs rules"):
+    """A rich table: the model and the rule baseline side by side on the same articles
+    (overlap and exact span F1, end-to-end relation F1 and link F1)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("predictor", "overlap F1", "exact F1", "relation F1", "link F1"):
+        table.add_column(name, justify="left" if name == "predictor" else "right")
+
+    def row(name: str, s: Mapping[str, Any]) -> None:
+        rel = s.get("relations")
+        table.add_row(
+            name,
+            f"{s['overlap']['micro']['f1']:.3f}",
+            f"{s['exact']['micro']['f1']:.3f}",
+            f"{rel['overlap']['micro']['f1']:.3f}" if rel else "-",
+            f"{rel['overlap']['link']['f1']:.3f}" if rel else "-",
+        )
+
+    row(f"model ({scores.get('unit_mode', 'bio')} units)", scores)
+    if "rules" in scores:
+        row("rules (argmine prelabel)", scores["rules"])
+    if "relations_gold_units" in scores:
+        rel = scores["relations_gold_units"]["overlap"]
+        att = scores.get("attachment_gold_units", {})
+        table.caption = (
+            f"relation model alone (gold units): relation F1 {rel['micro']['f1']:.3f}, "
+            f"link F1 {rel['link']['f1']:.3f}"
+            + (f", attachment macro F1 {att['macro_f1']:.3f}" if att else "")
+        )
+    return table

@@ -207,7 +207,7 @@ class Tagger:
                 "docs/benchmarks.md)",
                 torch.backends.cpu.get_cpu_capability(),
             )
-        return cls(
+        tagger = cls(
             model=model,
             tokenizer=tokenizer,
             spec=spec,
@@ -215,6 +215,9 @@ class Tagger:
             dtype=resolved,
             network=network,
         )
+        if not tagger.has_relations:
+            log.warning("%s was trained without relations: it tags spans only", path)
+        return tagger
 
     # -- inference ----------------------------------------------------------------------------
     def window_probs(
@@ -303,16 +306,41 @@ def evaluate_model(
     *,
     batch_size: int = 16,
     threads: int | None = None,
+    baseline: bool = True,
 ) -> dict[str, Any]:
-    """Span scores (:func:`argmine.evaluate.span_scores`) of the model on gold ``articles``."""
-    from argmine.evaluate import span_scores
+    """Scores of the model on gold ``articles``: span scores (:func:`argmine.evaluate.
+    span_scores`, at the top level), and when the model predicts relations and the gold has
+    them, ``relations`` (end to end, from predicted units), ``relations_gold_units`` and
+    ``attachment_gold_units`` (the relation model alone). With ``baseline`` the rule
+    pre-annotator is scored on the same articles with the same functions under ``rules``."""
+    from argmine.evaluate import attachment_scores, relation_scores, span_scores
 
     tagger = Tagger.load(model_dir, threads=threads)
     gold = list(articles)
-    pred = tagger.predict([a.with_annotations([]) for a in gold], batch_size=batch_size)
-    scores = span_scores(gold, pred, labels=list(tagger.spec.labels))
+    labels = list(tagger.spec.labels)
+    bare = [a.with_annotations([]) for a in gold]
+    pred = tagger.predict(bare, batch_size=batch_size)
+    scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
     scores["articles"] = len(gold)
+    scores["unit_mode"] = tagger.spec.unit_mode
+    rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
+    has_gold_relations = any(a.relations for a in gold)
+    if tagger.has_relations and has_gold_relations:
+        scores["relations"] = relation_scores(gold, pred, labels=rel_labels)
+        given = tagger.predict(gold, batch_size=batch_size, units="gold")
+        scores["relations_gold_units"] = relation_scores(gold, given, labels=rel_labels)
+        scores["attachment_gold_units"] = attachment_scores(gold, given)
+    elif has_gold_relations:
+        log.info("%s was trained without relations: scoring spans only", tagger.model_dir)
+    if baseline:
+        from argmine.prelabel import prelabel_articles
+
+        rules = prelabel_articles(bare)
+        scores["rules"] = span_scores(gold, rules, labels=labels)
+        if has_gold_relations:
+            names = rel_labels or sorted({r.label for a in gold for r in a.relations})
+            scores["rules"]["relations"] = relation_scores(gold, rules, labels=names)
     return scores
 
 

@@ -507,7 +507,27 @@ def train(
     all_callbacks = list(callbacks)
     if tcfg.patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=tcfg.patience))
+    head_params = [p for name, p in model.named_parameters() if not name.startswith("tagger.")]
+    tagger_named = list(model.tagger.named_parameters())
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+    groups = [
+        {
+            "params": [p for n, p in tagger_named if not n.endswith(no_decay)],
+            "weight_decay": tcfg.weight_decay,
+        },
+        {"params": [p for n, p in tagger_named if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    if head_params:
+        groups.append(
+            {
+                "params": head_params,
+                "weight_decay": tcfg.weight_decay,
+                "lr": tcfg.lr * tcfg.head_lr_multiplier,
+            }
+        )
+    optimizer = torch.optim.AdamW(groups, lr=tcfg.lr)
     trainer = ArgTrainer(
+        optimizers=(optimizer, None),
         model=model,
         args=args,
         train_dataset=dataset["train"],
