@@ -34,8 +34,8 @@ from argmine.config import load_run_config  # noqa: E402
 from argmine.document import iter_jsonl_articles  # noqa: E402
 from argmine.evaluate import (  # noqa: E402
     _prf,
-    attachment_from_counts,
     attachment_counts,
+    attachment_from_counts,
     relation_scores,
     span_scores,
 )

@@ -37,7 +37,7 @@ def _one_file_each(tmp_path: Path) -> tuple[Path, Path]:
 def _one_error_line(result, *needles: str) -> None:
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # no traceback: a clean exit
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error[E")]
     assert len(lines) == 1, result.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]

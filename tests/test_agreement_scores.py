@@ -373,3 +373,21 @@ def test_adjudicate_review_tasks_carry_every_version(tmp_path) -> None:
     assert len(BOB_RELATIONS) == sum(
         r["type"] == "relation" for r in review["predictions"][2]["result"]
     )
+
+
+def test_agreement_duplicate_version_keeps_the_one_training_picks(tmp_path) -> None:
+    """bob's task "two" twice (the same file given twice, then a newer edit): one version is
+    kept, the most recent (times compared as times: 11:00+02:00 is before 10:00Z), and the
+    duplicates are recorded; annotators are ordered by when they started, not by file."""
+    ann, bob = two_annotators()[0]["annotations"]
+    newer = {**bob, "id": 9, "updated_at": "2026-01-03T10:00:00Z"}
+    newer["result"] = [r for r in bob["result"] if r["id"] == "b1"]
+    older = {**bob, "id": 8, "updated_at": "2026-01-03T11:00:00+02:00"}
+    first = write(tmp_path / "bob-new.json", [task(1, "two", [newer])])
+    second = write(tmp_path / "bob-old.json", [task(1, "two", [older])])
+    third = write(tmp_path / "ann.json", [task(1, "two", [ann])])
+    tasks, stats = load_tasks([first, second, third])
+    (only,) = tasks
+    assert list(only.versions) == ["ann@x", "bob@x"]  # ann created first
+    assert [u.id for u in only.versions["bob@x"].units] == ["b1"]
+    assert stats.duplicates == ["two (bob@x)"]

@@ -112,3 +112,17 @@ def test_config_parse_override_yaml_values():
 def test_config_round_trips_through_dict():
     config = run_config_from_dict(MINIMAL)
     assert run_config_from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("name", ["default", "tiny"])
+def test_config_studio_pull_output_is_not_training_data(name):
+    # A pull writes where no training config reads: the configs list their files.
+    from argmine.config import resolve_path
+    from argmine.studio.pull import default_output
+
+    config = load_run_config(f"configs/{name}.yaml")
+    pulled = resolve_path(default_output("argmine")).resolve()
+    for source in config.data.sources:
+        path = resolve_path(source.path).resolve()
+        assert path.is_file(), f"{source.path}: list files, not a folder a pull writes into"
+        assert path != pulled and path not in pulled.parents

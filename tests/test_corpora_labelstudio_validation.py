@@ -292,3 +292,87 @@ def test_corpora_labelstudio_annotators_name_the_user():
     assert article.meta["studio"]["completed_by"] == 3
     assert article.meta["studio"]["annotator"] == "ann3@example.org"
     assert str(report.issues[0]).startswith("task 41 (budget) (annotator ann3@example.org): ")
+
+
+def _ann(ann_id, *, gt=False, created=None, updated=None, cancelled=False, result=(CLAIM,)):
+    return {
+        "id": ann_id,
+        "completed_by": ann_id,
+        "result": list(result),
+        "was_cancelled": cancelled,
+        "ground_truth": gt,
+        "created_at": created,
+        "updated_at": updated,
+    }
+
+
+SELECTION = {
+    "ground_truth_beats_a_later_edit": (
+        [_ann(1, gt=True, updated="2026-01-01T00:00:00Z"), _ann(2, updated="2026-03-01T00:00:00Z")],
+        1,
+    ),
+    "latest_updated_at": (
+        [_ann(1, updated="2026-03-01T00:00:00Z"), _ann(2, updated="2026-01-01T00:00:00+00:00")],
+        1,
+    ),
+    "updated_at_with_offset_is_compared_as_a_time": (
+        [_ann(1, updated="2026-01-01T10:00:00+02:00"), _ann(2, updated="2026-01-01T09:00:00Z")],
+        2,
+    ),
+    "then_created_at": (
+        [_ann(1, created="2026-02-01T00:00:00Z"), _ann(2, created="2026-01-01T00:00:00Z")],
+        1,
+    ),
+    "then_highest_annotation_id": ([_ann(3), _ann(7), _ann(5)], 7),
+    "cancelled_never_even_if_ground_truth": (
+        [_ann(1), _ann(2, gt=True, cancelled=True, updated="2027-01-01T00:00:00Z")],
+        1,
+    ),
+    "only_cancelled_gives_none": ([_ann(1, cancelled=True)], None),
+}
+
+
+@pytest.mark.parametrize("name", list(SELECTION))
+def test_corpora_labelstudio_select_annotation_order(name):
+    from argmine.corpora.labelstudio import select_annotation
+
+    annotations, expected = SELECTION[name]
+    tasks = [{"id": 41, "data": {"id": "budget", "text": TEXT}, "annotations": annotations}]
+    (task,) = parse_export(tasks)
+    chosen = select_annotation(task)
+    assert (chosen.annotation_id if chosen else None) == expected
+    articles = export_to_articles(tasks, one_per_task=True)
+    assert [a.meta["studio"]["annotation_id"] for a in articles] == (
+        [expected] if expected is not None else []
+    )
+    assert all(a.id == "budget" for a in articles)
+    # the training path (corpora.choose_annotations) orders the same way
+    from argmine.corpora import choose_annotations
+
+    trained = choose_annotations(export_to_articles(tasks), None, source="x")
+    assert [a.meta["studio"]["annotation_id"] for a in trained] == (
+        [expected] if expected is not None else []
+    )
+
+
+def test_corpora_labelstudio_repeated_data_ids_get_distinct_article_ids():
+    tasks = [
+        {"id": i, "data": {"id": "a", "text": TEXT}, "annotations": [_ann(i)]} for i in (1, 2, 3)
+    ]
+    assert [a.id for a in export_to_articles(tasks)] == ["a", "a~1", "a~2"]
+
+
+def test_corpora_labelstudio_corpus_format_gives_one_article_per_task(tmp_path):
+    from argmine.corpora import load_corpus
+
+    tasks = [
+        {
+            "id": 1,
+            "data": {"id": "budget", "text": TEXT},
+            "annotations": [_ann(1, updated="2026-01-02T00:00:00Z"), _ann(2, result=[EVIDENCE])],
+        }
+    ]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    (article,) = load_corpus("labelstudio", path)
+    assert article.id == "budget" and article.meta["studio"]["annotation_id"] == 1

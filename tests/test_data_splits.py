@@ -82,3 +82,65 @@ def test_data_dataset_windows_and_cache(tokenizer, tmp_path):
     stats = data_stats(splits, dd)
     assert stats["train"]["windows"] == dd["train"].num_rows
     assert stats["train"]["units"] == {"Claim": len(splits["train"])}
+
+
+def test_data_cached_dataset_with_an_empty_test_split_loads_back(tokenizer, tmp_path):
+    # `splits.test: 0` used to crash in datasets.load_from_disk (an empty split on disk).
+    codec = TokenTagCodec(tokenizer, ["Claim"], max_length=64, stride=16)
+    articles = corpus(4)
+    splits = {"train": articles[:3], "dev": articles[3:], "test": []}
+    first = build_dataset(splits, codec, cache_dir=tmp_path)
+    again = build_dataset(splits, codec, cache_dir=tmp_path)  # the cache hit
+    for dd in (first, again):
+        assert set(dd) == {"train", "dev", "test"}
+        assert dd["test"].num_rows == 0
+        assert dd["train"].num_rows >= 3
+
+
+def _two_annotator_export(n_tasks: int) -> list[dict]:
+    tasks = []
+    for t in range(n_tasks):
+        text = f"Task {t} says the levy on item {t} is unfair."
+        result = [
+            {
+                "id": "c1",
+                "type": "labels",
+                "from_name": "label",
+                "to_name": "text",
+                "value": {"start": 0, "end": 20, "text": text[:20], "labels": ["Claim"]},
+            }
+        ]
+        annotations = [
+            {"id": 10 * t + a, "completed_by": a, "result": result, "was_cancelled": False}
+            for a in (1, 2)
+        ]
+        tasks.append(
+            {"id": t + 1, "data": {"id": f"t{t:02d}", "text": text}, "annotations": annotations}
+        )
+    return tasks
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("mode", ["random", "kfold"])
+def test_data_two_annotators_of_one_task_never_land_in_different_splits(seed, mode):
+    from argmine.corpora.labelstudio import export_to_articles
+
+    articles = export_to_articles(_two_annotator_export(12))  # every annotation: t00@1, t00@2...
+    # and one copy of a text under another id (e.g. the same article in a second export)
+    articles.append(Article(id="copy", text=articles[0].text, units=list(articles[0].units)))
+    assert len(articles) == 25
+    config = SplitConfig(mode=mode, dev=0.2, test=0.2, folds=4)
+    folds = (
+        kfold_splits(articles, config, seed=seed)
+        if mode == "kfold"
+        else [split_articles(articles, config, seed=seed)]
+    )
+    for splits in folds:
+        where: dict[str, set[str]] = {}
+        for name, arts in splits.items():
+            for article in arts:
+                where.setdefault(article.text, set()).add(name)
+        assert all(len(names) == 1 for names in where.values()), where
+        assert sorted(a.id for arts in splits.values() for a in arts) == sorted(
+            a.id for a in articles
+        )

@@ -136,10 +136,13 @@ def test_prelabel_labels_come_from_the_lexicon() -> None:
             {"groups": {"g": {"label": "Claim", "weight": 1.5, "phrases": ["x"]}}},
             "weight must be in",
         ),
-        ({"groups": {"g": {"label": "Claim", "phrase": ["x"]}}}, "unknown key groups.g.phrase"),
-        ({"defaults": {}}, "unknown key 'defaults'"),
-        ({"groups": {"g": {"label": "Claim", "where": "end", "phrases": ["x"]}}}, "where must be"),
-        ({"relations": {"label": "supports", "head": ["Evidence"]}}, "unknown key 'head'"),
+        ({"groups": {"g": {"label": "Claim", "phrase": ["x"]}}}, "groups.g.phrase: unknown key"),
+        ({"defaults": {}}, "defaults: unknown key"),
+        (
+            {"groups": {"g": {"label": "Claim", "where": "end", "phrases": ["x"]}}},
+            "groups.g.where: Input should be 'anywhere', 'start' or 'last'",
+        ),
+        ({"relations": {"label": "supports", "head": ["Evidence"]}}, "relations.head: unknown key"),
         (
             {"relations": {"label": "supports", "rules": [{"head": ["Evidence"], "tail": []}]}},
             "needs head and tail",

@@ -25,6 +25,7 @@ from argmine.report import (
     render_jsonl,
     write_report,
 )
+from argmine.report.html import MAX_CHART_BARS
 
 
 @pytest.fixture(scope="module")
@@ -360,3 +361,11 @@ def test_report_package_imports_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_report_index_charts_cap_bars_for_many_articles(schema):
+    articles = [_argued(f"a{i}") for i in range(MAX_CHART_BARS + 5)]
+    page = render_html(articles, schema=schema, map_engine="networkx")
+    charts = page.split('<div class="charts">', 1)[1].split("</div>\n<h3", 1)[0]
+    assert charts.count('<g class="bar">') == 3 * MAX_CHART_BARS
+    assert charts.count("5 more not shown") == 3

@@ -185,9 +185,9 @@ def test_segment_article_units_and_meta() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"clause_marker": ["but"]}, "unknown key 'clause_marker'"),
-        ({"min_clause_words": -1}, "min_clause_words must be a non-negative integer"),
-        ({"clause_markers": "but"}, "clause_markers must be a list"),
+        ({"clause_marker": ["but"]}, "clause_marker: unknown key"),
+        ({"min_clause_words": -1}, "min_clause_words: Input should be greater than or equal to 0"),
+        ({"clause_markers": "but"}, "clause_markers: Input should be a valid list"),
         ({"clause_markers": [""]}, "clause marker '' is empty"),
     ],
 )

@@ -54,14 +54,15 @@ def test_studio_push_cli_needs_articles_or_predictions(tmp_path):
     result = CliRunner().invoke(
         app, ["studio", "push", "--url", "http://127.0.0.1:9", "--token", "t"]
     )
-    assert result.exit_code == 1
-    assert "give articles to push, or --predictions FILE" in result.output
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr == "error[E010]: push: give articles to push, or --predictions FILE\n"
 
 
 def test_studio_push_unreachable_server_is_one_line(tmp_path, reference_path):
     result = CliRunner().invoke(
         app, ["studio", "push", str(reference_path), "--url", "http://127.0.0.1:9", "--token", "t"]
     )
-    assert result.exit_code == 1
-    assert "Label Studio at http://127.0.0.1:9" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error[E050]: ")
+    assert "Label Studio at http://127.0.0.1:9" in lines[0]

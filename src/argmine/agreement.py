@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
-from argmine.errors import InputError
+from argmine.errors import InputError, UsageError
 from argmine.evaluate import match_units, overlap_match, relation_scores, span_scores
 
 __all__ = [
@@ -127,17 +127,32 @@ def _studio(article: Article) -> dict[str, Any]:
     return studio if isinstance(studio, dict) else {}
 
 
-def _recency(article: Article) -> tuple[str, int]:
+def _rank(article: Article) -> tuple[bool, float, float, float]:
+    """The version of a task training would pick ranks highest (ground truth, then the latest
+    ``updated_at``, ...): :func:`argmine.corpora.labelstudio.annotation_rank`."""
+    from argmine.corpora.labelstudio import annotation_rank
+
     studio = _studio(article)
-    updated = studio.get("updated_at") or studio.get("created_at") or ""
-    number = studio.get("annotation_id")
-    return (str(updated), number if isinstance(number, int) else -1)
+    return annotation_rank(
+        ground_truth=bool(studio.get("ground_truth")),
+        updated_at=studio.get("updated_at"),
+        created_at=studio.get("created_at"),
+        annotation_id=studio.get("annotation_id"),
+    )
 
 
-def _order_key(article: Article, annotator: str) -> tuple[str, str]:
+def _order_key(article: Article, annotator: str) -> tuple[float, str]:
+    """Annotators in the order they started: earliest ``created_at`` first, then by name."""
+    from argmine.corpora.labelstudio import annotation_rank
+
     studio = _studio(article)
-    created = studio.get("created_at") or studio.get("updated_at") or ""
-    return (str(created), annotator)
+    created = annotation_rank(
+        ground_truth=False,
+        updated_at=None,
+        created_at=studio.get("created_at") or studio.get("updated_at"),
+        annotation_id=None,
+    )[2]
+    return (created, annotator)
 
 
 def task_versions(
@@ -146,8 +161,8 @@ def task_versions(
     """Group articles read from exports (``meta["studio"]`` names task and annotator) by task.
 
     An annotation without an annotator is named ``source`` (the file) when given. Two versions
-    of one task by one annotator keep the most recent (``updated_at``, then annotation id),
-    recorded in ``stats.duplicates``.
+    of one task by one annotator keep the one training would pick (ground truth, then the most
+    recent), recorded in ``stats.duplicates``.
     """
     stats = stats if stats is not None else LoadStats()
     tasks: dict[str, TaskVersions] = {}
@@ -170,7 +185,7 @@ def task_versions(
         old = task.versions.get(who)
         if old is not None:
             stats.duplicates.append(f"{task_id} ({who})")
-            if _recency(old) >= _recency(version):
+            if _rank(old) >= _rank(version):
                 continue
         task.versions[who] = version
     return tasks
@@ -219,7 +234,7 @@ def load_tasks(
                 old = into.versions.get(who)
                 if old is not None:
                     stats.duplicates.append(f"{task_id} ({who})")
-                    if _recency(old) >= _recency(version):
+                    if _rank(old) >= _rank(version):
                         continue
                 into.versions[who] = version
         for ref in report.unannotated:
@@ -436,8 +451,9 @@ def parse_policy(policy: str) -> tuple[str, str | None]:
     kind, sep, name = policy.partition("=")
     if kind == "annotator" and sep and name.strip():
         return "annotator", name.strip()
-    raise ValueError(
-        f"unknown adjudication policy {policy!r} (expected majority, union or annotator=NAME)"
+    raise UsageError(
+        f"--policy: unknown adjudication policy {policy!r} "
+        "(expected majority, union or annotator=NAME)"
     )
 
 

@@ -9,27 +9,56 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from argmine.document import LabelSchema
 from argmine.errors import ConfigError
 
-REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+#: The repository's configs/ when argmine runs from a source checkout (else it does not exist).
+REPO_CONFIGS = _CHECKOUT / "configs"
 DEFAULT_LABELS = "configs/labels.yaml"
+#: Files shipped inside the package (argmine/resources/configs/), for installs without a checkout.
+PACKAGED_CONFIGS = ("labels.yaml", "lexicon.yaml", "segmenter.yaml")
+
+
+def packaged_config(name: str) -> Path | None:
+    """The copy of ``configs/<name>`` shipped inside the package, if there is one."""
+    from importlib.resources import files
+
+    if name not in PACKAGED_CONFIGS:
+        return None
+    resource = files("argmine.resources").joinpath("configs", name)
+    return Path(str(resource)) if resource.is_file() else None
 
 
 def find_config(path: str | Path) -> Path:
-    """``path`` as given if it exists, else the same name under the repository's configs/."""
+    """``path`` as given if it exists; else, for ``configs/<name>``, the repository's
+    ``configs/<name>`` (inside a source checkout), else the copy shipped in the package."""
     candidate = Path(path)
     if candidate.exists():
         return candidate
     parts = candidate.parts
-    fallback = REPO_CONFIGS.joinpath(*parts[1:]) if parts[:1] == ("configs",) else None
-    if fallback is not None and fallback.exists():
-        return fallback
+    if parts[:1] == ("configs",) and len(parts) > 1:
+        in_repo = REPO_CONFIGS.joinpath(*parts[1:])
+        if (_CHECKOUT / "pyproject.toml").is_file() and in_repo.exists():
+            return in_repo
+        packaged = packaged_config("/".join(parts[1:]))
+        if packaged is not None:
+            return packaged
     raise ConfigError(path, "no such file")
 
 
@@ -48,6 +77,96 @@ def load_yaml(path: str | Path) -> Any:
         raise ConfigError(source, f"{problem}{where}") from None
 
 
+class _StrictFile(BaseModel):
+    """A YAML file's schema: unknown keys rejected, types enforced (``phrases: because`` is
+    not a list, ``clauses: "no"`` is not a boolean, ``[1]`` is not a list of strings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+_Words = list[StrictStr] | None
+_Count = Annotated[StrictInt, Field(ge=0)] | None
+
+
+class SegmenterFile(_StrictFile):
+    """``configs/segmenter.yaml`` (omitted keys: the defaults of
+    :class:`argmine.segment.SegmenterConfig`)."""
+
+    clauses: StrictBool | None = None
+    clause_markers: _Words = None
+    initial_markers: _Words = None
+    min_clause_words: _Count = None
+    header_max_words: _Count = None
+
+
+class CueGroupFile(_StrictFile):
+    label: StrictStr
+    weight: float = 0.5
+    where: Literal["anywhere", "start", "last"] = "anywhere"
+    phrases: _Words = None
+    regex: _Words = None
+
+
+class LexiconDefaultFile(_StrictFile):
+    label: StrictStr | None = None
+    score: float = 0.3
+
+
+class RelationRuleFile(_StrictFile):
+    head: list[StrictStr]
+    tail: list[StrictStr]
+    prefer: Literal["before", "after"] = "before"
+
+
+class LexiconRelationsFile(_StrictFile):
+    label: StrictStr | None = None
+    rules: list[RelationRuleFile] | None = None
+
+
+class LexiconFile(_StrictFile):
+    """``configs/lexicon.yaml`` (see :mod:`argmine.prelabel`)."""
+
+    max_score: float = 0.95
+    min_words: _Count = None
+    skip: _Words = None
+    skip_headers: StrictBool = True
+    trim_leading: _Words = None
+    default: LexiconDefaultFile | None = None
+    groups: dict[str, CueGroupFile] | None = None
+    relations: LexiconRelationsFile | None = None
+
+
+class SpanLabelFile(_StrictFile):
+    description: StrictStr | None = None
+    color: StrictStr | None = None
+    hotkey: StrictStr | None = None
+
+
+class RelationLabelFile(_StrictFile):
+    description: StrictStr | None = None
+    color: StrictStr | None = None
+
+
+class LabelsFile(_StrictFile):
+    """``configs/labels.yaml``: span and relation labels with colour, hotkey, description."""
+
+    spans: dict[str, SpanLabelFile | None] | None = None
+    relations: dict[str, RelationLabelFile | None] | None = None
+
+
+def check_file(model: type[BaseModel], data: Any, source: str | Path) -> BaseModel:
+    """``data`` validated by ``model``; the first problem is a :class:`ConfigError` naming the
+    file and the dotted key (``groups.quotes.phrases: Input should be a valid list``)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, f"must be a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, _format_validation_error(exc)) from None
+
+
 _SPAN_KEYS = {"description", "color", "hotkey"}
 _RELATION_KEYS = {"description", "color"}
 
@@ -57,6 +176,7 @@ def load_label_schema(path: str | Path = DEFAULT_LABELS) -> LabelSchema:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "a label schema must be a mapping with 'spans' and 'relations'")
+    check_file(LabelsFile, data, path)
     unknown = sorted(set(data) - {"spans", "relations"})
     if unknown:
         raise ConfigError(path, f"unknown key {unknown[0]!r} (expected spans, relations)")

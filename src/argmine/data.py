@@ -1,7 +1,8 @@
 """Training data: config sources -> articles -> document-level splits -> ``datasets.DatasetDict``.
 
 Splits are always by whole article (an article, and every window of it, is in exactly one split),
-seeded by the config's ``seed``: ``random`` fractions, the corpus's ``official`` split
+and articles of one Label Studio task or with the same text always share a split; seeded by the
+config's ``seed``: ``random`` fractions, the corpus's ``official`` split
 (``meta["split"]``), or ``kfold`` folds (each fold is the test split once; ``dev`` of the rest
 is the dev split). Tokenised datasets are cached on disk under
 ``<cache_dir>/<hash>``, keyed by the tokenizer, the label list, the window settings and a hash of
@@ -36,6 +37,7 @@ from argmine.relations import (
 
 __all__ = [
     "SPLITS",
+    "article_groups",
     "build_dataset",
     "data_stats",
     "kfold_splits",
@@ -93,11 +95,46 @@ def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
     return articles
 
 
+def _text_key(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def article_groups(articles: Sequence[Article]) -> list[list[Article]]:
+    """Articles that must share a split: the same Label Studio task (``meta.studio.data_id``)
+    or the same text (a hash of it, whitespace runs folded), transitively; ordered by their
+    smallest article id, each group in id order."""
+    parent = list(range(len(articles)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, article in enumerate(articles):
+        studio = article.meta.get("studio")
+        keys = [("text", _text_key(article.text))]
+        if isinstance(studio, Mapping) and studio.get("data_id") not in (None, ""):
+            keys.append(("task", str(studio["data_id"])))
+        for key in keys:
+            if key in first:
+                parent[find(i)] = find(first[key])
+            else:
+                first[key] = i
+    groups: dict[int, list[Article]] = {}
+    for i, article in enumerate(articles):
+        groups.setdefault(find(i), []).append(article)
+    out = [sorted(g, key=lambda a: a.id) for g in groups.values()]
+    return sorted(out, key=lambda g: g[0].id)
+
+
 def split_articles(
     articles: Sequence[Article], splits: SplitConfig, *, seed: int
 ) -> dict[str, list[Article]]:
     """``{"train", "dev", "test"}`` lists of whole articles (kfold: the fold ``splits.fold``,
-    default 0)."""
+    default 0). Articles of one task or with the same text stay in one split
+    (:func:`article_groups`); the fractions count articles."""
     if splits.mode == "kfold":
         return kfold_splits(articles, splits, seed=seed)[splits.fold or 0]
     out: dict[str, list[Article]] = {name: [] for name in SPLITS}
@@ -110,18 +147,22 @@ def split_articles(
                 )
             out[name].append(article)
         return out
-    order = sorted(articles, key=lambda a: a.id)
-    random.Random(seed).shuffle(order)
-    n = len(order)
+    groups = article_groups(articles)
+    random.Random(seed).shuffle(groups)
+    n = len(articles)
     n_test = round(splits.test * n) if splits.test else 0
     n_dev = round(splits.dev * n) if splits.dev else 0
     if splits.dev and n >= 3:
         n_dev = max(n_dev, 1)
     if splits.test and n >= 3:
         n_test = max(n_test, 1)
-    out["test"] = order[:n_test]
-    out["dev"] = order[n_test : n_test + n_dev]
-    out["train"] = order[n_test + n_dev :]
+    for group in groups:
+        if len(out["test"]) < n_test:
+            out["test"].extend(group)
+        elif len(out["dev"]) < n_dev:
+            out["dev"].extend(group)
+        else:
+            out["train"].extend(group)
     if not out["train"]:
         raise ConfigError("data.splits", f"no training article left out of {n}")
     return out
@@ -130,18 +171,23 @@ def split_articles(
 def kfold_splits(
     articles: Sequence[Article], splits: SplitConfig, *, seed: int
 ) -> list[dict[str, list[Article]]]:
-    """One ``{"train", "dev", "test"}`` per fold; every article is in exactly one test fold."""
+    """One ``{"train", "dev", "test"}`` per fold; every article is in exactly one test fold,
+    with the rest of its group (:func:`article_groups`)."""
     k = splits.folds
-    order = sorted(articles, key=lambda a: a.id)
-    if len(order) < k:
-        raise ConfigError("data.splits.folds", f"{k} folds need at least {k} articles")
-    random.Random(seed).shuffle(order)
-    folds = [order[i::k] for i in range(k)]
+    groups = article_groups(articles)
+    if len(groups) < k:
+        raise ConfigError("data.splits.folds", f"{k} folds need at least {k} distinct articles")
+    random.Random(seed).shuffle(groups)
+    folds = [[a for g in groups[i::k] for a in g] for i in range(k)]
     result = []
     for i in range(k):
-        rest = [a for j, fold in enumerate(folds) if j != i for a in fold]
-        n_dev = max(1, round(splits.dev * len(rest))) if splits.dev else 0
-        result.append({"train": rest[n_dev:], "dev": rest[:n_dev], "test": folds[i]})
+        rest_groups = [g for j in range(k) if j != i for g in groups[j::k]]
+        n_dev = max(1, round(splits.dev * sum(map(len, rest_groups)))) if splits.dev else 0
+        dev: list[Article] = []
+        train: list[Article] = []
+        for group in rest_groups:
+            (dev if len(dev) < n_dev else train).extend(group)
+        result.append({"train": train, "dev": dev, "test": folds[i]})
     return result
 
 
@@ -313,9 +359,6 @@ def build_dataset(
 
     key = _cache_key(codec, splits, task)
     target = Path(cache_dir) / key if cache_dir is not None else None
-    if target is not None and (target / "dataset_dict.json").is_file():
-        log.info("dataset cache hit: %s", target)
-        return datasets.load_from_disk(str(target))
     features = datasets.Features(
         {
             "article_id": datasets.Value("string"),
@@ -338,6 +381,18 @@ def build_dataset(
             "seg_labels": datasets.Sequence(datasets.Value("int16")),
         }
     )
+
+    def with_empty_splits(dd):  # type: ignore[no-untyped-def]
+        # datasets cannot load an empty split back from disk (IndexError in concat_tables),
+        # so empty splits are not saved and are added here as empty datasets.
+        for name in SPLITS:
+            if name not in dd:
+                dd[name] = datasets.Dataset.from_dict({k: [] for k in features}, features=features)
+        return dd
+
+    if target is not None and (target / "dataset_dict.json").is_file():
+        log.info("dataset cache hit: %s", target)
+        return with_empty_splits(datasets.load_from_disk(str(target)))
     dd = datasets.DatasetDict(
         {
             name: datasets.Dataset.from_dict(
@@ -349,12 +404,12 @@ def build_dataset(
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        dd.save_to_disk(str(tmp))
+        datasets.DatasetDict({k: v for k, v in dd.items() if v.num_rows}).save_to_disk(str(tmp))
         try:
             tmp.rename(target)
         except OSError:  # another process (e.g. a torchrun worker) got there first
             shutil.rmtree(tmp, ignore_errors=True)
-        dd = datasets.load_from_disk(str(target))
+        dd = with_empty_splits(datasets.load_from_disk(str(target)))
     return dd
 
 

@@ -300,6 +300,14 @@ class Article:
         text = data["text"]
         if not isinstance(text, str):
             raise ValueError("article 'text' must be a string")
+        for key, kind, name in (
+            ("meta", Mapping, "an object"),
+            ("units", list, "a list"),
+            ("relations", list, "a list"),
+            ("title", str, "a string"),
+        ):
+            if data.get(key) is not None and not isinstance(data[key], kind):
+                raise ValueError(f"article '{key}' must be {name}, got {type(data[key]).__name__}")
         article = cls(
             id=data.get("id") if data.get("id") is not None else "",
             text=text,

@@ -1,8 +1,9 @@
 """One-line, coded errors for argmine (standard library only).
 
-Every error a user can cause by bad input is an :class:`ArgmineError`. The CLI catches it,
-prints ``str(error)`` on one line and exits with code 1, so there is never a traceback for
-bad input. Library callers get an ordinary exception they can catch.
+Every error a user can cause by bad input is an :class:`ArgmineError` with a code. The CLI's
+group handler is the one place that prints it: ``error[E002]: <file>: <problem>`` on one line
+of plain text, exit code 1, so there is never a traceback for bad input. Library callers get an
+ordinary exception they can catch. Each code has a line in docs/errors.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from os import PathLike
 class ArgmineError(Exception):
     """Base class: ``str(err)`` is the one line shown to the user."""
 
-    code = "argmine"
+    code = "E001"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -22,11 +23,21 @@ class ArgmineError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def line(self) -> str:
+        """The line the CLI prints: ``error[<code>]: <message>``."""
+        return f"error[{self.code}]: {self.message}"
+
+
+class UsageError(ArgmineError, ValueError):
+    """Options that contradict each other or a value out of range (also a ``ValueError``)."""
+
+    code = "E002"
+
 
 class InputError(ArgmineError):
     """A file (or stdin) that cannot be read as what it should be."""
 
-    code = "input"
+    code = "E010"
 
     def __init__(self, source: str | PathLike[str], problem: str) -> None:
         self.source = str(source)
@@ -37,7 +48,7 @@ class InputError(ArgmineError):
 class ConfigError(ArgmineError):
     """A configuration file or override that is invalid."""
 
-    code = "config"
+    code = "E020"
 
     def __init__(self, source: str | PathLike[str], problem: str) -> None:
         self.source = str(source)
@@ -48,7 +59,7 @@ class ConfigError(ArgmineError):
 class OutputExistsError(ArgmineError):
     """An output would be overwritten without ``--force``."""
 
-    code = "output-exists"
+    code = "E030"
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = str(path)
@@ -58,10 +69,29 @@ class OutputExistsError(ArgmineError):
 class ModelError(ArgmineError):
     """A model directory that is missing or incomplete."""
 
-    code = "model"
+    code = "E040"
 
 
 class StudioError(ArgmineError):
     """Label Studio is unreachable, refused a request, or returned something unexpected."""
 
-    code = "studio"
+    code = "E050"
+
+
+class CheckFailed(ArgmineError):
+    """``argmine validate`` found problems (each listed above the summary)."""
+
+    code = "E011"
+
+
+#: Every error class, for the docs and the test that keeps docs/errors.md complete.
+ERRORS: tuple[type[ArgmineError], ...] = (
+    ArgmineError,
+    UsageError,
+    InputError,
+    CheckFailed,
+    ConfigError,
+    OutputExistsError,
+    ModelError,
+    StudioError,
+)

@@ -200,6 +200,9 @@ def lexicon_from_dict(data: Mapping[str, Any], *, source: str = "lexicon") -> Le
 
     if not isinstance(data, Mapping):
         raise bad("a lexicon must be a mapping")
+    from argmine.config import LexiconFile, check_file
+
+    check_file(LexiconFile, dict(data), source)  # unknown keys and wrong types, by dotted key
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
         raise bad(f"unknown key {unknown[0]!r} (expected {', '.join(sorted(_TOP_KEYS))})")

@@ -142,20 +142,13 @@ def load_segmenter_config(path: str | Path = DEFAULT_CONFIG) -> SegmenterConfig:
 def config_from_dict(
     data: Mapping[str, Any], *, source: str = "segmenter config"
 ) -> SegmenterConfig:
-    allowed = {
-        "clauses",
-        "clause_markers",
-        "initial_markers",
-        "min_clause_words",
-        "header_max_words",
-    }
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(
-            source, f"unknown key {unknown[0]!r} (expected {', '.join(sorted(allowed))})"
-        )
+    """A :class:`SegmenterConfig` from a segmenter file's mapping, checked strictly by
+    :class:`argmine.config.SegmenterFile` (unknown keys and wrong types are errors)."""
+    from argmine.config import SegmenterFile, check_file
+
+    checked = check_file(SegmenterFile, dict(data), source)
     try:
-        return SegmenterConfig(**dict(data))
+        return SegmenterConfig(**checked.model_dump(exclude_none=True))
     except (TypeError, ValueError) as exc:
         raise ConfigError(source, str(exc)) from None
 

@@ -9,23 +9,26 @@
           argmax + BIO repair, per-class thresholds and min_words from argmine.json──>
     ArgUnit(start, end, label, score = mean token probability of the unit's label)
 
-:class:`Tagger` does the inference; :func:`tag_files` is what ``argmine tag`` runs: read the
-inputs, skip articles already in the output (``resume``), tag in chunks, and write.
+:class:`Tagger` does the inference; :func:`tag_batch` tags one batch (the one per-batch
+function the CLI, the Label Studio backend and the Ray engine all call); :func:`tag_files` is
+what ``argmine tag`` runs: read the inputs lazily, skip articles already in the output
+(``resume``), tag in chunks, and append.
 
-Output safety (a ``kill -9`` leaves the old file or a complete new one, never half a line):
-the tagged JSONL grows by *copy-on-write*: after each chunk of articles a temporary file next
-to the output receives a copy of the current (complete) output plus the chunk's lines, is
-fsynced and renamed over the output. The output is therefore always complete JSONL that other
-tools can read while a run goes on, and ``--resume`` needs no recovery step: it reads the ids
-in the output and skips them. The price is one sequential copy of the output per chunk, which
-is small next to the inference of a chunk (a 64-article chunk of editorials takes seconds on
-a CPU; copying even 100 MB of JSONL takes a fraction of a second). For the csv, html and
-labelstudio formats the same JSONL is kept beside the output as ``OUTPUT.jsonl`` and the
-output is regenerated from it (atomically) at the end.
+Streaming and output safety: inputs are read as they are tagged (a JSONL file line by line), so
+memory does not grow with the corpus. After each chunk of ``chunk_size`` articles the chunk's
+lines are appended to the JSONL output and fsynced, and a small progress journal
+(``OUTPUT.progress``: chunks, articles and bytes as of the last fsynced chunk; removed when the
+run ends) is replaced atomically. A ``kill -9`` therefore leaves complete lines plus at most one
+torn last line; ``--resume`` cuts that line off (:func:`recover_torn_tail`), reads the ids in
+the output and skips them. For the csv, html, labelstudio and aif formats the same JSONL is kept
+beside the output as ``OUTPUT.jsonl`` and the output is generated from it (atomically) at the
+end.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import logging
 import os
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from argmine.document import Article, dumps_article
-from argmine.errors import InputError, ModelError, OutputExistsError
+from argmine.errors import InputError, ModelError, OutputExistsError, UsageError
 from argmine.fileio import atomic_writer
 
 __all__ = [
@@ -45,7 +48,11 @@ __all__ = [
     "TagSummary",
     "Tagger",
     "evaluate_model",
+    "journal_path",
+    "read_journal",
+    "recover_torn_tail",
     "resolve_model_dir",
+    "tag_batch",
     "tag_files",
 ]
 
@@ -409,7 +416,7 @@ def _read_inputs(
     """
     from argmine.readers import expand_inputs, iter_articles
 
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[str, tuple[str, str]] = {}  # id -> (source, hash of the text): small per id
     for item in inputs:
         try:
             files = expand_inputs([item])
@@ -420,17 +427,21 @@ def _read_inputs(
             continue
         for file in files:
             source = str(file)
-            try:
-                articles = list(iter_articles([file], stdin=stdin))
-            except InputError as exc:
-                failed.append((exc.source, exc.problem))
-                if not keep_going:
-                    return
-                continue
-            for article in articles:
+            articles = iter_articles([file], stdin=stdin)  # lazily: a JSONL line at a time
+            while True:
+                try:
+                    article = next(articles)
+                except StopIteration:
+                    break
+                except InputError as exc:  # what was read before the bad line is kept
+                    failed.append((exc.source, exc.problem))
+                    if not keep_going:
+                        return
+                    break
+                digest = hashlib.blake2b(article.text.encode("utf-8"), digest_size=16).hexdigest()
                 if article.id in seen:
                     first, text = seen[article.id]
-                    if text == article.text:  # the same article given twice: tag it once
+                    if text == digest:  # the same article given twice: tag it once
                         log.info("%s: %s already read from %s", source, article.id, first)
                         continue
                     failed.append(
@@ -439,15 +450,15 @@ def _read_inputs(
                     if not keep_going:
                         return
                     continue
-                seen[article.id] = (source, article.text)
+                seen[article.id] = (source, digest)
                 yield source, article
 
 
 class _Progress:
     """A rich progress bar on stderr (articles/s and ETA), or nothing."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.bar = None
+    def __init__(self, total: int | None, *, enabled: bool) -> None:
+        self.bar = None  # total None: not known ahead (inputs are read as they are tagged)
         if not enabled or total == 0:
             return
         from rich.console import Console
@@ -499,6 +510,74 @@ class _Progress:
             self.bar.stop()
 
 
+def tag_batch(
+    tagger: Tagger,
+    articles: Sequence[Article],
+    *,
+    batch_size: int = 16,
+    on_progress: Callable[[float], None] | None = None,
+    **options: Any,
+) -> list[Article]:
+    """Tag one batch of articles: the one per-batch function every engine calls (``argmine
+    tag``'s :func:`tag_files`, the Label Studio backend, the Ray engine), so they all decode the
+    same way. ``options`` go to :meth:`Tagger.predict` (``thresholds``, ``viterbi``, ``trim``,
+    ``stitch``). Returns tagged copies, in order."""
+    return tagger.predict(articles, batch_size=batch_size, on_progress=on_progress, **options)
+
+
+def journal_path(jsonl: Path) -> Path:
+    """The progress journal of a running ``tag`` output: ``OUTPUT.progress``."""
+    return jsonl.with_name(jsonl.name + ".progress")
+
+
+def read_journal(jsonl: Path) -> dict[str, Any] | None:
+    """The last progress record of a run writing ``jsonl`` (``None`` if there is none):
+    ``{"chunks", "articles", "bytes"}`` as of the last fsynced chunk."""
+    try:
+        return json.loads(journal_path(jsonl).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_journal(jsonl: Path, record: dict[str, Any]) -> None:
+    path = journal_path(jsonl)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def recover_torn_tail(jsonl: Path) -> int:
+    """Cut a torn last line (a run killed while appending) off ``jsonl``; the bytes cut.
+
+    Lines are appended whole and in order, so only the text after the last newline can be
+    incomplete; everything before it is complete JSONL."""
+    size = jsonl.stat().st_size
+    if size == 0:
+        return 0
+    with jsonl.open("rb+") as handle:
+        block = 1 << 16
+        end = size
+        while end > 0:
+            start = max(0, end - block)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        else:
+            keep = 0
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+            log.warning(
+                "%s: cut a torn last line (%d bytes) left by a killed run", jsonl, size - keep
+            )
+    return size - keep
+
+
 def tag_files(
     inputs: Sequence[str],
     *,
@@ -541,6 +620,8 @@ def tag_files(
         raise InputError(
             jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
         )
+    if resume and jsonl.exists():
+        recover_torn_tail(jsonl)
     done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
     schema = None
     if fmt == "html":
@@ -553,28 +634,38 @@ def tag_files(
 
     started = time.perf_counter()
     summary = TagSummary(output=target, jsonl=jsonl)
-    todo: list[Article] = []
-    for _source, article in _read_inputs(
-        inputs, stdin=stdin, keep_going=keep_going, failed=summary.failed
-    ):
-        if article.id in done:
-            summary.skipped += 1
-        else:
-            todo.append(article)
-    keep_existing = resume
-    bar = _Progress(len(todo), enabled=progress)
+
+    def todo() -> Iterator[Article]:
+        for _source, article in _read_inputs(
+            inputs, stdin=stdin, keep_going=keep_going, failed=summary.failed
+        ):
+            if article.id in done:
+                summary.skipped += 1
+            else:
+                yield article
+
+    bar = _Progress(None, enabled=progress)
+    articles = todo()
+    chunks = 0
+    jsonl.parent.mkdir(parents=True, exist_ok=True)
+    # Append and fsync per chunk; the journal records each fsynced chunk (a kill leaves at
+    # most a torn last line, which --resume cuts off).
     try:
-        for start in range(0, len(todo), chunk_size):
-            chunk = todo[start : start + chunk_size]
-            tagged = tagger.predict(chunk, batch_size=batch_size, on_progress=bar.advance)
-            append_atomic(jsonl, [dumps_article(a) for a in tagged], keep_existing=keep_existing)
-            keep_existing = True
-            summary.tagged += len(tagged)
-            bar.set(summary.tagged)
+        with jsonl.open("ab" if resume else "wb") as out:
+            while chunk := list(itertools.islice(articles, chunk_size)):
+                tagged = tag_batch(tagger, chunk, batch_size=batch_size, on_progress=bar.advance)
+                out.write("".join(dumps_article(a) + "\n" for a in tagged).encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+                chunks += 1
+                summary.tagged += len(tagged)
+                _write_journal(
+                    jsonl, {"chunks": chunks, "articles": summary.tagged, "bytes": out.tell()}
+                )
+                bar.set(summary.tagged)
     finally:
         bar.close()
-    if not keep_existing:  # nothing tagged and nothing to keep: still leave a (fresh) output
-        append_atomic(jsonl, [], keep_existing=False)
+    journal_path(jsonl).unlink(missing_ok=True)
     if fmt != "jsonl":
         from argmine.document import iter_jsonl_articles
 
@@ -608,7 +699,7 @@ def load_gold(
     path = Path(data)
     if fmt == "auto":
         if split is not None:
-            raise ValueError("--split needs --format (e.g. --format webis --split test)")
+            raise UsageError("--split needs --format (e.g. --format webis --split test)")
         if path.suffix.lower() == ".json":
             from argmine.corpora.labelstudio import load_export
 

@@ -16,13 +16,16 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from argmine.errors import ArgmineError
+from argmine.errors import ArgmineError, UsageError
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def print_error(message: object) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+def show_error(exc: ArgmineError) -> None:
+    """Print ``error[<code>]: <message>`` on stderr as plain text (a path like ``nope[x]`` or
+    ``[/x]`` is printed as it is). The group handler and :func:`argmine.cli.main` are its only
+    callers."""
+    typer.echo(exc.line(), err=True)
 
 
 class _OneLineErrors(TyperGroup):
@@ -32,7 +35,7 @@ class _OneLineErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except ArgmineError as exc:
-            print_error(exc)
+            show_error(exc)
             raise typer.Exit(code=1) from None
 
 
@@ -60,10 +63,9 @@ SchemaOpt = Annotated[
 DEFAULT_SCHEMA = Path("configs/labels.yaml")
 
 
-def fail(message: str) -> typer.Exit:
-    """Print one error line and return the exit to raise."""
-    print_error(message)
-    return typer.Exit(code=1)
+def fail(message: str) -> UsageError:
+    """The error to raise for a bad combination of options (printed by the group handler)."""
+    return UsageError(message)
 
 
 def emit_lines(lines: Iterable[str], *, output: Path | None, force: bool) -> int:

@@ -124,10 +124,7 @@ def adjudicate_cmd(
     from argmine.errors import InputError
     from argmine.fileio import atomic_write_text, check_output
 
-    try:
-        _, name = parse_policy(policy)
-    except ValueError as exc:
-        raise InputError("--policy", str(exc)) from None
+    _, name = parse_policy(policy)
     check_output(output, force=force)
     label_schema = load_label_schema(schema)
     tasks, stats = load_tasks(exports, schema=label_schema)

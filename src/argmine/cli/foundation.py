@@ -17,8 +17,8 @@ from argmine.cli._util import (
     emit_lines,
     err,
     fail,
-    print_error,
 )
+from argmine.errors import CheckFailed
 
 SegmenterOpt = Annotated[
     Path,
@@ -124,11 +124,10 @@ def validate_cmd(
     if not report.ok:
         for problem in report.problems:
             err.print(problem, markup=False, highlight=False)
-        print_error(
+        raise CheckFailed(
             f"{len(report.problems)} problems in {report.files} files "
             f"({len(report.articles)} articles read)"
         )
-        raise typer.Exit(code=1)
     if not quiet:
         emit_lines((dumps_article(a) for a in report.articles), output=output, force=force)
     units = sum(len(a.units) for a in report.articles)
@@ -166,10 +165,7 @@ def convert_cmd(
     from argmine.corpora import corpus_lines, load_label_map
 
     mapping = load_label_map(labels) if labels is not None else None
-    try:
-        count = emit_lines(
-            corpus_lines(fmt, path, labels=mapping, split=split), output=output, force=force
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    count = emit_lines(
+        corpus_lines(fmt, path, labels=mapping, split=split), output=output, force=force
+    )
     err.print(f"ok: {count} articles", markup=False, highlight=False)

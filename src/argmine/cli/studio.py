@@ -76,6 +76,19 @@ def studio_up_cmd(
     home: HomeOpt = DEFAULT_STUDIO_HOME,
     project: ProjectOpt = "argmine",
     schema: SchemaOpt = DEFAULT_SCHEMA,
+    with_backend: Annotated[
+        bool,
+        typer.Option(
+            "--with-backend", help="Also start `argmine serve --model MODEL` and connect it."
+        ),
+    ] = False,
+    model: Annotated[
+        Path, typer.Option("--model", help="Model for --with-backend.", show_default=True)
+    ] = Path("models/default"),
+    backend_port: Annotated[int, typer.Option("--backend-port", help="Backend port.")] = 9090,
+    backend_config: Annotated[
+        Path | None, typer.Option("--backend-config", help="Backend settings YAML.")
+    ] = None,
 ) -> None:
     """Start Label Studio locally (installing it if needed) with the argmine project."""
     from argmine.config import load_label_schema
@@ -91,6 +104,17 @@ def studio_up_cmd(
     info = start(studio_home, port=port, label_config=config, project_title=project)
     for line in info.lines():
         typer.echo(line)
+    if with_backend:
+        from argmine.cli.serve import up_backend
+
+        up_backend(
+            home=home,
+            model=model,
+            port=backend_port,
+            config=backend_config,
+            project=project,
+            connection=info.connection,
+        )
 
 
 @studio_app.command("status")
@@ -122,9 +146,13 @@ def studio_status_cmd(
 
 @studio_app.command("down")
 def studio_down_cmd(home: HomeOpt = DEFAULT_STUDIO_HOME) -> None:
-    """Stop the local Label Studio (SIGTERM, waits for it to exit)."""
+    """Stop the local Label Studio and its backend (SIGTERM, waits for them to exit)."""
+    from argmine.serve.connect import stop_backend
     from argmine.studio.server import StudioHome, stop
 
+    backend = stop_backend(home)
+    if backend:
+        typer.echo(f"stopped the argmine backend (pid {backend})")
     pid = stop(StudioHome(home))
     typer.echo(f"stopped Label Studio (pid {pid})" if pid else "Label Studio was not running")
 
@@ -190,7 +218,7 @@ def studio_pull_cmd(
             "--output",
             "-o",
             help="Label Studio JSON to write (JSONL beside it). "
-            "Default: annotations/studio-<project>-<UTC time>.json",
+            "Default: annotations/pulled/studio-<project>-<UTC time>.json",
         ),
     ] = None,
     force: ForceOpt = False,

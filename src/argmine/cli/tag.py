@@ -119,24 +119,21 @@ def tag_cmd(
             worker_cpus=worker_cpus,
             worker_gpus=worker_gpus,
         )
-    try:
-        summary = run(
-            inputs,
-            model_dir=model,
-            output=output,
-            fmt=fmt,
-            resume=resume,
-            force=force,
-            keep_going=keep_going,
-            threads=threads,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
-            dtype=dtype,
-            schema_path=schema,
-            progress=not no_progress,
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    summary = run(
+        inputs,
+        model_dir=model,
+        output=output,
+        fmt=fmt,
+        resume=resume,
+        force=force,
+        keep_going=keep_going,
+        threads=threads,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        dtype=dtype,
+        schema_path=schema,
+        progress=not no_progress,
+    )
     err.print(
         f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "
         f"in {summary.seconds:.1f}s -> {summary.output}",

@@ -33,10 +33,7 @@ def train_cmd(
     cfg = load_run_config(config, overrides=overrides or [])
     from argmine.train import train_cv
 
-    try:
-        result = train_cv(cfg, resume=resume, force=force)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    result = train_cv(cfg, resume=resume, force=force)
     metrics = result.metrics
     if "folds" in metrics:
         summary = (
@@ -90,11 +87,8 @@ def evaluate_cmd(
 
     if output is not None:
         check_output(output, force=force)
-    try:
-        gold = load_gold(data, fmt=fmt, split=split)
-        scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    gold = load_gold(data, fmt=fmt, split=split)
+    scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
     out.print(format_confusion(scores))

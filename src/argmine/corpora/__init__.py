@@ -112,16 +112,18 @@ def _studio_meta(article: Article) -> dict:
 
 def select_annotation(versions: list[Article]) -> Article:
     """The one version of a task that training uses by default: the ground-truth annotation,
-    else the most recently updated (then created, then the highest annotation id)."""
+    else the most recently updated (then created, then the highest annotation id). The order is
+    :func:`argmine.corpora.labelstudio.annotation_rank`, the same one
+    :func:`argmine.corpora.labelstudio.select_annotation` applies to a parsed task."""
+    from argmine.corpora.labelstudio import annotation_rank
 
-    def key(article: Article) -> tuple:
+    def key(article: Article) -> tuple[bool, float, float, float]:
         studio = _studio_meta(article)
-        number = studio.get("annotation_id")
-        return (
-            bool(studio.get("ground_truth")),
-            str(studio.get("updated_at") or ""),
-            str(studio.get("created_at") or ""),
-            number if isinstance(number, int) and not isinstance(number, bool) else -1,
+        return annotation_rank(
+            ground_truth=bool(studio.get("ground_truth")),
+            updated_at=studio.get("updated_at"),
+            created_at=studio.get("created_at"),
+            annotation_id=studio.get("annotation_id"),
         )
 
     return max(versions, key=key)
@@ -188,17 +190,17 @@ def load_corpus(
     carries its split in ``meta["split"]``. ``annotations`` (Label Studio only) chooses the
     versions of a task: see :func:`choose_annotations`.
     """
-    from argmine.errors import InputError
+    from argmine.errors import InputError, UsageError
 
     if fmt not in DEFAULT_LABELS:
-        raise ValueError(f"unknown corpus format {fmt!r} (expected {', '.join(FORMATS)})")
+        raise UsageError(f"unknown corpus format {fmt!r} (expected {', '.join(FORMATS)})")
     source = Path(path)
     if not source.exists():
         raise InputError(source, "no such file or directory")
     if split is not None and fmt != "webis":
-        raise ValueError(f"split={split!r} is only defined for the webis format")
+        raise UsageError(f"split={split!r} is only defined for the webis format")
     if annotations is not None and fmt != "labelstudio":
-        raise ValueError(f"annotations={annotations!r} is only defined for the labelstudio format")
+        raise UsageError(f"annotations={annotations!r} is only defined for the labelstudio format")
     if fmt == "jsonl":
         articles = _jsonl(source)
     elif fmt == "labelstudio":

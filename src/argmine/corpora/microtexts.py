@@ -12,11 +12,17 @@ Relations: ``sup``/``exa`` -> supports, ``reb`` -> attacks (head = src ADU, tail
 ``und`` (attacks an edge) -> attacks the edge's source ADU; ``add`` (joins a linked premise)
 -> the target edge's label and tail. ``meta`` keeps topic_id, stance and the original edge type
 per relation (``meta["edge_types"]``).
+
+An EDU marked ``implicit="true"`` (an implicit claim, written apart in the .txt, in capitals at
+the end) is matched anywhere in the text ignoring case and flagged in ``meta["implicit_edus"]``
+and ``meta["implicit_units"]``; a text whose implicit EDU is not in it is skipped with one
+warning, and the rest of the corpus loads.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,7 +34,20 @@ log = logging.getLogger(__name__)
 EDGE_LABELS = {"sup": "supports", "exa": "supports", "reb": "attacks", "und": "attacks"}
 
 
-def parse_arggraph(xml_text: str, text: str | None, *, source: str) -> Article:
+def _find_implicit(text: str, etext: str) -> tuple[int, int] | None:
+    """An implicit EDU in the text: written apart (the corpus puts it in capitals at the end),
+    so matched anywhere, ignoring case and with any whitespace between its words."""
+    words = etext.split()
+    if not words:
+        return None
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+    matches = list(pattern.finditer(text))
+    return (matches[-1].start(), matches[-1].end()) if matches else None
+
+
+def parse_arggraph(xml_text: str, text: str | None, *, source: str) -> Article | None:
+    """One arggraph as an article; ``None`` (with one warning) when an implicit EDU is not in
+    the text, so the rest of a corpus still loads."""
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError as exc:
@@ -36,11 +55,26 @@ def parse_arggraph(xml_text: str, text: str | None, *, source: str) -> Article:
     if root.tag != "arggraph":
         raise InputError(source, f"root element is {root.tag!r}, not 'arggraph'")
     edus = {e.get("id"): (e.text or "").strip() for e in root.findall("edu")}
+    implicit = {
+        e.get("id") for e in root.findall("edu") if (e.get("implicit") or "").lower() == "true"
+    }
     if text is None:
         text = " ".join(edus.values())
     spans: dict[str, tuple[int, int]] = {}
     pos = 0
     for eid, etext in edus.items():
+        if eid in implicit:
+            span = _find_implicit(text, etext)
+            if span is None:
+                log.warning(
+                    "%s: implicit EDU %s %r is not in the text; this text is skipped",
+                    source,
+                    eid,
+                    etext[:40],
+                )
+                return None
+            spans[eid] = span
+            continue
         found = text.find(etext, pos)
         if found < 0 or not etext:
             raise InputError(source, f"EDU {eid} {etext[:40]!r} not found in the text")
@@ -106,6 +140,11 @@ def parse_arggraph(xml_text: str, text: str | None, *, source: str) -> Article:
         "edge_types": edge_types,
         "source": source,
     }
+    if implicit:  # which EDUs and units are implicit (matched in the text written apart)
+        meta["implicit_edus"] = sorted(implicit)
+        meta["implicit_units"] = sorted(
+            u.id for u in units if any(e in implicit for e in members[u.id])
+        )
     units.sort(key=lambda u: u.start)
     return Article(
         id=root.get("id") or Path(source).stem,
@@ -131,5 +170,7 @@ def load_microtexts(path: Path) -> list[Article]:
             text = txt.read_text(encoding="utf-8").rstrip("\n") if txt.is_file() else None
         except UnicodeDecodeError as exc:
             raise InputError(xml, f"not UTF-8 text (byte offset {exc.start})") from None
-        articles.append(parse_arggraph(xml_text, text, source=str(xml)))
+        article = parse_arggraph(xml_text, text, source=str(xml))
+        if article is not None:
+            articles.append(article)
     return articles

@@ -32,29 +32,32 @@ SPLITS = ("train", "dev", "test")
 
 def _from_jsonl(path: Path) -> list[Article]:
     articles = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                text = data["text"]
-                units = [
-                    ArgUnit(id=f"T{i + 1}", start=u["start"], end=u["end"], label=u["label"])
-                    for i, u in enumerate(data["units"])
-                ]
-                meta = {k: data[k] for k in ("split", "portal", "url", "authors", "lastUpdate")}
-                articles.append(
-                    Article(
-                        id=data["id"],
-                        text=text,
-                        title=data.get("title") or "",
-                        meta=meta,
-                        units=units,
-                    )
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte offset {exc.start})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            text = data["text"]
+            units = [
+                ArgUnit(id=f"T{i + 1}", start=u["start"], end=u["end"], label=u["label"])
+                for i, u in enumerate(data["units"])
+            ]
+            meta = {k: data[k] for k in ("split", "portal", "url", "authors", "lastUpdate")}
+            articles.append(
+                Article(
+                    id=data["id"],
+                    text=text,
+                    title=data.get("title") or "",
+                    meta=meta,
+                    units=units,
                 )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputError(path, f"line {number}: {exc}") from None
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(path, f"line {number}: {exc}") from None
     return articles
 
 

@@ -363,7 +363,8 @@ class StudioClient:
                     "annotations__completed_by": {"only_id": True},
                     "interpolate_key_frames": False,
                 },
-                "annotation_filter_options": {"usual": True, "skipped": True},
+                # "usual" alone means not cancelled *and not ground truth*: name all three.
+                "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
             },
         )
         export_id = created["id"]
@@ -394,3 +395,123 @@ class StudioClient:
                 f"Label Studio at {self.connection.url}: export {export_id} is not a list of tasks"
             )
         return data
+
+    # -- ML backend ---------------------------------------------------------------------------
+    def ml_backends(self, project_id: int) -> list[dict[str, Any]]:
+        backends = self._call(
+            f"listing the ML backends of project {project_id}",
+            self.sdk.ml.list,
+            project=project_id,
+        )
+        return [_as_dict(b) for b in backends or []]
+
+    def connect_ml_backend(
+        self,
+        project_id: int,
+        url: str,
+        *,
+        title: str = "argmine",
+        basic_auth: tuple[str, str] | None = None,
+        is_interactive: bool = False,
+    ) -> int:
+        """Add the backend at ``url`` to the project (Label Studio calls its /health and /setup
+        at once, so it must be up); an existing one with that URL is kept. Its id."""
+        for backend in self.ml_backends(project_id):
+            if str(backend.get("url", "")).rstrip("/") == url.rstrip("/"):
+                return int(backend["id"])
+        kwargs: dict[str, Any] = {
+            "project": project_id,
+            "url": url,
+            "title": title,
+            "is_interactive": is_interactive,
+            "auto_update": True,
+        }
+        if basic_auth is not None:
+            kwargs.update(
+                auth_method="BASIC_AUTH",
+                basic_auth_user=basic_auth[0],
+                basic_auth_pass=basic_auth[1],
+            )
+        backend = self._call(f"adding the ML backend {url}", self.sdk.ml.create, **kwargs)
+        return int(backend.id)
+
+    def set_webhook_headers(self, project_id: int, url: str, headers: dict[str, str]) -> bool:
+        """Give the project's webhook to ``url`` extra headers (e.g. a shared secret)."""
+        hooks = self.request(
+            "GET", "/api/webhooks/", what="listing webhooks", params={"project": project_id}
+        )
+        for hook in hooks or []:
+            if isinstance(hook, Mapping) and str(hook.get("url", "")).rstrip("/") == url:
+                self.request(
+                    "PATCH",
+                    f"/api/webhooks/{hook['id']}/",
+                    what="setting the webhook headers",
+                    json={"headers": headers},
+                )
+                return True
+        return False
+
+    def set_model_version(self, project_id: int, model_version: str) -> None:
+        """The project's model_version: the editor shows only predictions of this version."""
+        self._call(
+            f"setting the model version of project {project_id}",
+            self.sdk.projects.update,
+            id=project_id,
+            model_version=model_version,
+        )
+
+    def enable_predictions(self, project_id: int) -> None:
+        """Show predictions in the editor and fetch them for tasks that have none."""
+        self._call(
+            f"turning on predictions in project {project_id}",
+            self.sdk.projects.update,
+            id=project_id,
+            show_collab_predictions=True,
+            evaluate_predictions_automatically=True,
+        )
+
+    def project_settings(self, project_id: int) -> dict[str, Any]:
+        return _as_dict(
+            self._call(f"reading project {project_id}", self.sdk.projects.get, id=project_id)
+        )
+
+    def retrieve_predictions(
+        self, project_id: int, *, task_ids: Sequence[int] | None = None, chunk: int = 50
+    ) -> int:
+        """Ask Label Studio to get predictions from the backend for ``task_ids`` (default:
+        every task without a submitted annotation; it skips tasks that already have the current
+        version's), in chunks of ``chunk`` tasks. The number of tasks asked for."""
+        ids = (
+            list(task_ids)
+            if task_ids is not None
+            else [
+                t["id"]
+                for t in self.iter_tasks(project_id, fields="all")
+                if not t.get("total_annotations") and not t.get("is_labeled")
+            ]
+        )
+        for start in range(0, len(ids), chunk):
+            self.request(
+                "POST",
+                "/api/dm/actions",
+                what="retrieving predictions",
+                params={"id": "retrieve_tasks_predictions", "project": project_id},
+                json={"selectedItems": {"all": False, "included": ids[start : start + chunk]}},
+            )
+        return len(ids)
+
+    def ensure_view(self, project_id: int, title: str, *, ordering: Sequence[str]) -> int:
+        """A Data Manager tab called ``title`` ordered by ``ordering`` (kept if it exists)."""
+        views = self.request(
+            "GET", "/api/dm/views/", what="listing views", params={"project": project_id}
+        )
+        for view in views or []:
+            if isinstance(view, Mapping) and (view.get("data") or {}).get("title") == title:
+                return int(view["id"])
+        created = self.request(
+            "POST",
+            "/api/dm/views/",
+            what=f"creating the view {title!r}",
+            json={"project": project_id, "data": {"title": title, "ordering": list(ordering)}},
+        )
+        return int(created["id"])

@@ -30,7 +30,9 @@ from argmine.studio.server import PROJECT_TITLE
 
 __all__ = ["PullResult", "default_output", "import_export", "pull_project", "write_jsonl"]
 
-DEFAULT_DIR = Path("annotations")
+#: Outside what the training configs read (they list their files), so a pull never joins the
+#: training data by itself.
+DEFAULT_DIR = Path("annotations/pulled")
 
 
 @dataclass
@@ -53,7 +55,7 @@ class PullResult:
 
 
 def default_output(project_title: str, *, directory: Path = DEFAULT_DIR) -> Path:
-    """``annotations/studio-<project>-<UTC timestamp>.json``."""
+    """``annotations/pulled/studio-<project>-<UTC timestamp>.json``."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", project_title).strip("-") or "project"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return directory / f"studio-{slug}-{stamp}.json"

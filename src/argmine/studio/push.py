@@ -150,4 +150,13 @@ def push_articles(
         tasks.append(task)
     task_ids = client.import_tasks(project_id, tasks, batch_size=batch_size)
     report.created = [(a.id, t) for (a, _), t in zip(todo, task_ids, strict=True)]
+    backends = client.ml_backends(project_id) if predictions is None and task_ids else []
+    if backends:
+        # A connected model backend (argmine studio connect): its predictions, of the
+        # project's model_version, are the ones the editor shows.
+        client.retrieve_predictions(project_id, task_ids=task_ids)
+        served = str(backends[0].get("model_version") or "")
+        if served and not client.project_settings(project_id).get("model_version"):
+            client.set_model_version(project_id, served)
+        report.model_version = f"{version}; the editor shows the model's ({served or 'backend'})"
     return report

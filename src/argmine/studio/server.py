@@ -15,6 +15,7 @@ generated once (kept in ``studio.env``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -49,6 +50,8 @@ __all__ = [
     "status",
     "stop",
 ]
+
+log = logging.getLogger(__name__)
 
 LABEL_STUDIO_VERSION = "1.23.2"
 PROJECT_TITLE = "argmine"
@@ -407,12 +410,49 @@ def _terminate(pid: int, *, timeout: float) -> bool:
     return True
 
 
+def _is_our_server(pid: int, home: StudioHome) -> bool:
+    """Whether ``pid`` is the Label Studio that :func:`start` runs for ``home``: its command
+    line runs ``label-studio start`` with ``--data-dir`` = ``home.data``, and it leads its own
+    process group (``start`` makes a new session), so the group signalled is the one argmine
+    created. Without ``/proc`` (not Linux) nothing can be checked and the answer is no."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        leader = os.getpgid(pid) == pid
+    except OSError:
+        return False
+    args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    data = str(home.data.resolve())
+    has_data = f"--data-dir={data}" in args or any(
+        arg == "--data-dir" and args[i + 1 : i + 2] == [data] for i, arg in enumerate(args)
+    )
+    runs_studio = any(Path(arg).name == "label-studio" for arg in args) and "start" in args
+    return leader and has_data and runs_studio
+
+
 def stop(home: StudioHome = StudioHome(), *, timeout: float = 60.0) -> int | None:
-    """Stop the server started by :func:`start` (SIGTERM, wait). The pid stopped, or None."""
+    """Stop the server started by :func:`start` (SIGTERM to its process group, wait; SIGKILL
+    after ``timeout``). The pid stopped, or None.
+
+    A pid file naming a process that is not this home's server (a stale file whose pid was
+    reused) is removed with a warning and nothing is signalled.
+    """
     pid = _read_pid(home)
     if pid is None:
         return None
-    stopped = _terminate(pid, timeout=timeout) if _pid_alive(pid) else False
+    if not _pid_alive(pid):
+        home.pid_file.unlink(missing_ok=True)
+        return None
+    if not _is_our_server(pid, home):
+        log.warning(
+            "%s names pid %d, which is not the Label Studio of %s (a stale pid file); "
+            "removed it, nothing signalled",
+            home.pid_file,
+            pid,
+            home.root,
+        )
+        home.pid_file.unlink(missing_ok=True)
+        return None
+    stopped = _terminate(pid, timeout=timeout)
     home.pid_file.unlink(missing_ok=True)
     return pid if stopped else None
 

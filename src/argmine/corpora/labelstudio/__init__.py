@@ -19,10 +19,12 @@ from argmine.corpora.labelstudio.decode import (
     ImportReport,
     StudioAnnotation,
     StudioTask,
+    annotation_rank,
     export_to_articles,
     load_export,
     parse_export,
     read_export,
+    select_annotation,
 )
 from argmine.corpora.labelstudio.encode import (
     article_to_task,
@@ -46,6 +48,7 @@ __all__ = [
     "ImportReport",
     "StudioAnnotation",
     "StudioTask",
+    "annotation_rank",
     "article_to_task",
     "articles_to_export",
     "export_to_articles",
@@ -55,6 +58,7 @@ __all__ = [
     "parse_export",
     "prediction_score",
     "read_export",
+    "select_annotation",
     "task_data",
     "to_ls_offset",
     "to_ls_text",

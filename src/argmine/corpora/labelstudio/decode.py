@@ -32,10 +32,12 @@ __all__ = [
     "ImportReport",
     "StudioAnnotation",
     "StudioTask",
+    "annotation_rank",
     "export_to_articles",
     "load_export",
     "parse_export",
     "read_export",
+    "select_annotation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -428,6 +430,10 @@ def parse_export(
             meta["source"] = source
         title = data.get("title") if isinstance(data.get("title"), str) else ""
         drafts = []
+        for key in ("annotations", "drafts", "predictions"):
+            if task.get(key) is not None and not isinstance(task[key], list):
+                found = type(task[key]).__name__
+                raise ValueError(f"task {task_ref}: '{key}' must be a list, got {found}")
         for draft in task.get("drafts") or []:
             who = _annotator(draft.get("user") if isinstance(draft, Mapping) else None)
             drafts.append(who)
@@ -485,6 +491,54 @@ def parse_export(
     return tasks
 
 
+def _timestamp(value: Any) -> float:
+    """An export time (ISO 8601, ``Z`` or offset) as seconds; missing or unreadable: -inf."""
+    from datetime import datetime
+
+    if not isinstance(value, str) or not value:
+        return float("-inf")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("-inf")
+
+
+def select_annotation(task: StudioTask) -> StudioAnnotation | None:
+    """The one annotation of ``task`` to train (and evaluate) on; ``None`` if none is submitted.
+
+    Ground truth first, then the latest ``updated_at``, then the latest ``created_at``, then
+    the highest annotation id; a cancelled annotation is never chosen. Training, the backend's
+    retraining and agreement's adjudicated view all call this, so they agree on the choice.
+    """
+    submitted = task.submitted
+    if not submitted:
+        return None
+
+    def key(annotation: StudioAnnotation) -> tuple[bool, float, float, float]:
+        return annotation_rank(
+            ground_truth=annotation.ground_truth,
+            updated_at=annotation.updated_at,
+            created_at=annotation.created_at,
+            annotation_id=annotation.annotation_id,
+        )
+
+    return max(submitted, key=key)
+
+
+def annotation_rank(
+    *, ground_truth: bool, updated_at: Any, created_at: Any, annotation_id: Any
+) -> tuple[bool, float, float, float]:
+    """The sort key of an annotation: the largest is trained on (see
+    :func:`select_annotation`). Times are compared as times (an offset counts), missing or
+    unreadable ones lowest."""
+    return (
+        bool(ground_truth),
+        _timestamp(updated_at),
+        _timestamp(created_at),
+        float(annotation_id) if _is_int(annotation_id) else float("-inf"),
+    )
+
+
 def export_to_articles(
     export: list[dict[str, Any]],
     *,
@@ -492,8 +546,10 @@ def export_to_articles(
     strict: bool = False,
     report: ImportReport | None = None,
     annotators: Mapping[int, str] | None = None,
+    one_per_task: bool = False,
 ) -> list[Article]:
-    """One Article per submitted annotation of a Label Studio JSON export.
+    """One Article per submitted annotation of a Label Studio JSON export (``one_per_task``:
+    only the annotation :func:`select_annotation` chooses, with the task's data id as its id).
 
     ``meta["studio"]`` keeps ``task_id``, ``data_id``, ``annotation_id``, ``completed_by``,
     ``annotator``, ``lead_time``, ``ground_truth``, ``created_at`` and ``updated_at``. A task's
@@ -510,6 +566,9 @@ def export_to_articles(
     used_ids: set[str] = set()
     for task in tasks:
         kept = task.submitted
+        if one_per_task:
+            chosen = select_annotation(task)
+            kept = (chosen,) if chosen is not None else ()
         for annotation in kept:
             if len(kept) == 1:
                 article_id = task.data_id
@@ -518,7 +577,10 @@ def export_to_articles(
                 if article_id in used_ids:
                     article_id = f"{article_id}#{annotation.annotation_id}"
             if article_id in used_ids:
-                article_id = f"{article_id}~{_unique_id('', used_ids)}"
+                n = 1
+                while f"{article_id}~{n}" in used_ids:
+                    n += 1
+                article_id = f"{article_id}~{n}"
             used_ids.add(article_id)
             articles.append(task.to_article(annotation, article_id))
     report.articles += len(articles)
@@ -551,10 +613,14 @@ def load_export(
     schema: LabelSchema | None = None,
     strict: bool = False,
     report: ImportReport | None = None,
+    one_per_task: bool = False,
 ) -> list[Article]:
-    """Read a Label Studio JSON export file; a bad file raises :class:`InputError`."""
+    """Read a Label Studio JSON export file (see :func:`export_to_articles`); a bad file raises
+    :class:`InputError`."""
     export = read_export(path)
     try:
-        return export_to_articles(export, schema=schema, strict=strict, report=report)
+        return export_to_articles(
+            export, schema=schema, strict=strict, report=report, one_per_task=one_per_task
+        )
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
