@@ -196,10 +196,11 @@ def test_train_resume_continues_from_last_checkpoint(tmp_path):
         train(config, resume=True)
     with pytest.raises(Interrupt):
         train(config, callbacks=[KillAfter(12)])
-    checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    # a killed run leaves its work in run.partial/ only: no half-written model dir
+    assert not (tmp_path / "run").exists()
+    checkpoints = sorted(p.name for p in (tmp_path / "run.partial" / "checkpoints").iterdir())
     assert "checkpoint-10" in checkpoints
-    assert not (tmp_path / "run" / "model.safetensors").exists()
-    with pytest.raises(OutputExistsError):
+    with pytest.raises(OutputExistsError, match=r"run\.partial"):
         train(config)
     record = Record()
     result = train(config, resume=True, callbacks=[record])
@@ -207,3 +208,24 @@ def test_train_resume_continues_from_last_checkpoint(tmp_path):
     assert record.steps == 10
     assert result.metrics["global_step"] == 20
     assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_train_force_replaces_the_whole_model_dir(tmp_path):
+    run = tmp_path / "run"
+    config = load_run_config(
+        TINY,
+        overrides=[
+            f"output_dir={run}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=4",
+        ],
+    )
+    run.mkdir()
+    (run / "cv_metrics.json").write_text("{}\n")  # left by an earlier run
+    with pytest.raises(OutputExistsError):
+        train(config)
+    train(config, force=True)
+    assert (run / "model.safetensors").is_file() and (run / "metrics.json").is_file()
+    assert not (run / "cv_metrics.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run")) == ["run"]

@@ -164,17 +164,25 @@ def _present_labels(labels: Sequence[str], splits: Mapping[str, Sequence[Article
     return [label for label in labels if label in seen] or list(labels)
 
 
-def _prepare_output(output: Path, *, resume: bool, force: bool) -> None:
-    """Refuse to overwrite without ``force``; clear old checkpoints (global rank 0 only, so
-    ``torchrun``/``accelerate launch`` workers do not race)."""
-    checkpoints = output / CHECKPOINTS
+def _prepare_output(output: Path, *, resume: bool, force: bool) -> Path:
+    """The staging directory the run writes into (``<output>.partial``, moved into place at the
+    end by :func:`argmine.fileio.publish_dir`, so ``--force`` replaces the whole directory and a
+    kill never leaves a half-written model dir). Refuses to overwrite without ``force``; a fresh
+    run starts from an empty staging dir, ``resume`` continues in it (global rank 0 only
+    prepares, so ``torchrun``/``accelerate launch`` workers do not race)."""
+    from argmine.fileio import staging_dir
+
+    stage = staging_dir(output)
     if resume or int(os.environ.get("RANK", "0")) != 0:
-        return
+        return stage
     occupied = output.exists() and any(output.iterdir())
     if occupied and not force:
         raise OutputExistsError(output)
-    if checkpoints.exists():
-        shutil.rmtree(checkpoints)
+    if stage.exists() and any(stage.iterdir()) and not force:
+        raise OutputExistsError(stage)  # a killed run's checkpoints: --resume or --force
+    if stage.exists():
+        shutil.rmtree(stage)
+    return stage
 
 
 def _last_checkpoint(output: Path) -> str:
@@ -321,8 +329,8 @@ def train(
     from argmine.relations import DECODINGS, PairEncoder, scope_coverage
 
     started = time.monotonic()
-    output = resolve_output(config.output_dir)
-    _prepare_output(output, resume=resume, force=force)
+    final = resolve_output(config.output_dir)
+    output = _prepare_output(final, resume=resume, force=force)  # the staging dir
     resume_from = _last_checkpoint(output) if resume else None
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
@@ -550,7 +558,10 @@ def train(
     metrics: dict[str, Any] = {
         "run": config.run_name,
         "labels": eval_labels,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": (trainer.state.best_model_checkpoint or "").replace(
+            str(output), str(final), 1
+        )
+        or None,
         "global_step": trainer.state.global_step,
     }
     dev_by_mode: dict[str, tuple[list[Article], dict[str, Any]]] = {}
@@ -678,7 +689,10 @@ def train(
             ),
             force=True,
         )
-    return TrainResult(output_dir=output, metrics=metrics, seconds=seconds)
+        from argmine.fileio import publish_dir
+
+        publish_dir(output, final)
+    return TrainResult(output_dir=final, metrics=metrics, seconds=seconds)
 
 
 def resolve_output(path: str | Path) -> Path:
