@@ -27,7 +27,6 @@ end.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
@@ -94,14 +93,36 @@ def cpu_has_bf16_matmul() -> bool:
 class Tagger:
     """A loaded model directory: tokenizer, token classifier and its :class:`ModelSpec`."""
 
-    def __init__(self, *, model: Any, tokenizer: Any, spec: Any, model_dir: Path, dtype: str):
+    def __init__(
+        self,
+        *,
+        model: Any,
+        tokenizer: Any,
+        spec: Any,
+        model_dir: Path,
+        dtype: str,
+        network: Any = None,
+    ):
+        """``model``: the Hugging Face token classifier; ``network``: the
+        :class:`~argmine.modeling.ArgumentModel` around it (with the unit and relation heads),
+        built without heads when not given."""
+        if network is None:
+            from argmine.modeling import ArgumentModel, HeadSpec
+
+            network = ArgumentModel(model, HeadSpec())
         self.model = model
+        self.network = network
         self.tokenizer = tokenizer
         self.spec = spec
         self.codec = spec.codec(tokenizer)
+        self.encoder = spec.pair_encoder()
         self.model_dir = model_dir
         self.dtype = dtype
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @property
+    def has_relations(self) -> bool:
+        return self.network.relation_head is not None and self.spec.relations is not None
 
     @property
     def name(self) -> str:
@@ -171,6 +192,20 @@ class Tagger:
             model = quantize_dynamic(
                 model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
             )
+        from argmine.modeling import HEADS_FILE, ArgumentModel, HeadSpec
+
+        heads = HeadSpec(**spec.heads) if spec.heads else HeadSpec()
+        network = ArgumentModel(model, heads)
+        if spec.heads:
+            if not (path / HEADS_FILE).is_file():
+                raise ModelError(
+                    f"{path}: no {HEADS_FILE} (argmine.json names unit/relation heads)"
+                )
+            try:
+                network.load_heads(path)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise ModelError(f"{path}: cannot load {HEADS_FILE} ({exc})") from None
+        network.eval()
         resolved = "float32" if dtype == "auto" else dtype
         if resolved == "bfloat16" and not cpu_has_bf16_matmul():
             log.warning(
@@ -179,7 +214,17 @@ class Tagger:
                 "docs/benchmarks.md)",
                 torch.backends.cpu.get_cpu_capability(),
             )
-        return cls(model=model, tokenizer=tokenizer, spec=spec, model_dir=path, dtype=resolved)
+        tagger = cls(
+            model=model,
+            tokenizer=tokenizer,
+            spec=spec,
+            model_dir=path,
+            dtype=resolved,
+            network=network,
+        )
+        if not tagger.has_relations:
+            log.warning("%s was trained without relations: it tags spans only", path)
+        return tagger
 
     # -- inference ----------------------------------------------------------------------------
     def window_probs(
@@ -195,44 +240,18 @@ class Tagger:
         padded to the longest window of the batch, so little compute goes to padding.
         ``on_progress`` receives the fraction of an article each finished window stands for.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-        import numpy as np
-        import torch
+        from argmine.inference import run_windows
 
-        encoded = [self.codec.encode(a, with_labels=False) for a in articles]
-        probs: list[list[Any]] = [[None] * len(ws) for ws in encoded]
-        order = sorted(
-            (
-                (len(w["input_ids"]), ai, wi)
-                for ai, ws in enumerate(encoded)
-                for wi, w in enumerate(ws)
-            ),
-            reverse=True,
+        preds = run_windows(
+            self.network,
+            self.codec,
+            articles,
+            batch_size=batch_size,
+            pad_id=self.pad_id,
+            dtype=self.dtype,
+            on_progress=on_progress,
         )
-        autocast = (
-            torch.autocast("cpu", dtype=torch.bfloat16)
-            if self.dtype == "bfloat16"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            for b in range(0, len(order), batch_size):
-                batch = order[b : b + batch_size]
-                width = batch[0][0]
-                ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for row, (n, ai, wi) in enumerate(batch):
-                    ids[row, :n] = encoded[ai][wi]["input_ids"]
-                    mask[row, :n] = 1
-                logits = self.model(
-                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                ).logits
-                p = torch.softmax(logits.float(), dim=-1).numpy()
-                for row, (n, ai, wi) in enumerate(batch):
-                    probs[ai][wi] = p[row, :n]
-                    if on_progress is not None:
-                        on_progress(1.0 / len(encoded[ai]))
-        return list(zip(encoded, probs, strict=True))
+        return [(p.windows, p.probs) for p in preds]
 
     def predict(
         self,
@@ -243,39 +262,48 @@ class Tagger:
         viterbi: bool = True,
         trim: bool = True,
         stitch: str = "owned",
+        relations: bool = True,
+        units: str | None = None,
         on_progress: Callable[[float], None] | None = None,
     ) -> list[Article]:
-        """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]).
+        """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]) and,
+        if the model has a relation head and ``relations``, scored relations (``R1``...).
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
         model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
         a comma that the model tagged at a unit's edge; ``stitch`` is how overlapping windows
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
-        Relations are not predicted; the article's meta gets ``{"model": <run name>}``.
+        ``units``: where units come from (the model's own ``unit_mode`` by default; ``"gold"``
+        keeps the articles' units and predicts relations only). The article's meta gets
+        ``{"model": <run name>}``.
         """
         from argmine.encoding import STITCH_MODES
+        from argmine.inference import predict_articles
 
         if stitch not in STITCH_MODES:  # before the forward pass, not after it
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
-        out = []
-        for article, (windows, probs) in zip(
+        rel = self.spec.relations or {}
+        out = predict_articles(
+            self.network,
+            self.codec,
             articles,
-            self.window_probs(articles, batch_size=batch_size, on_progress=on_progress),
-            strict=True,
-        ):
-            units = self.codec.decode(
-                article,
-                windows,
-                probs,
-                thresholds=self.spec.thresholds if thresholds else None,
-                min_words=self.spec.min_words if thresholds else 0,
-                viterbi=viterbi,
-                trim=trim,
-                stitch=stitch,
-            )
-            tagged = article.with_annotations(units)
+            units=units or self.spec.unit_mode,
+            encoder=self.encoder,
+            relations=relations and self.has_relations,
+            decoding=rel.get("decoding", "one_parent"),
+            relation_threshold=rel.get("threshold", 0.5),
+            thresholds=self.spec.thresholds if thresholds else None,
+            min_words=self.spec.min_words if thresholds else 0,
+            viterbi=viterbi,
+            trim=trim,
+            stitch=stitch,
+            batch_size=batch_size,
+            pad_id=self.pad_id,
+            dtype=self.dtype,
+            on_progress=on_progress,
+        )
+        for tagged in out:
             tagged.meta["model"] = self.name
-            out.append(tagged)
         return out
 
 
@@ -285,16 +313,41 @@ def evaluate_model(
     *,
     batch_size: int = 16,
     threads: int | None = None,
+    baseline: bool = True,
 ) -> dict[str, Any]:
-    """Span scores (:func:`argmine.evaluate.span_scores`) of the model on gold ``articles``."""
-    from argmine.evaluate import span_scores
+    """Scores of the model on gold ``articles``: span scores (:func:`argmine.evaluate.
+    span_scores`, at the top level), and when the model predicts relations and the gold has
+    them, ``relations`` (end to end, from predicted units), ``relations_gold_units`` and
+    ``attachment_gold_units`` (the relation model alone). With ``baseline`` the rule
+    pre-annotator is scored on the same articles with the same functions under ``rules``."""
+    from argmine.evaluate import attachment_scores, relation_scores, span_scores
 
     tagger = Tagger.load(model_dir, threads=threads)
     gold = list(articles)
-    pred = tagger.predict([a.with_annotations([]) for a in gold], batch_size=batch_size)
-    scores = span_scores(gold, pred, labels=list(tagger.spec.labels))
+    labels = list(tagger.spec.labels)
+    bare = [a.with_annotations([]) for a in gold]
+    pred = tagger.predict(bare, batch_size=batch_size)
+    scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
     scores["articles"] = len(gold)
+    scores["unit_mode"] = tagger.spec.unit_mode
+    rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
+    has_gold_relations = any(a.relations for a in gold)
+    if tagger.has_relations and has_gold_relations:
+        scores["relations"] = relation_scores(gold, pred, labels=rel_labels)
+        given = tagger.predict(gold, batch_size=batch_size, units="gold")
+        scores["relations_gold_units"] = relation_scores(gold, given, labels=rel_labels)
+        scores["attachment_gold_units"] = attachment_scores(gold, given)
+    elif has_gold_relations:
+        log.info("%s was trained without relations: scoring spans only", tagger.model_dir)
+    if baseline:
+        from argmine.prelabel import prelabel_articles
+
+        rules = prelabel_articles(bare)
+        scores["rules"] = span_scores(gold, rules, labels=labels)
+        if has_gold_relations:
+            names = rel_labels or sorted({r.label for a in gold for r in a.relations})
+            scores["rules"]["relations"] = relation_scores(gold, rules, labels=names)
     return scores
 
 
