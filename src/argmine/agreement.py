@@ -79,7 +79,6 @@ log = logging.getLogger(__name__)
 
 POLICIES = ("majority", "union", "annotator=NAME")
 UNKNOWN_ANNOTATOR = "unknown"
-_ANY_RELATION = "*"
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -301,25 +300,14 @@ def char_alpha(
 
 
 # --- agreement ---------------------------------------------------------------------------------
-def _relabel_relations(article: Article, label: str) -> Article:
-    return article.with_annotations(
-        article.units, [replace(r, label=label) for r in article.relations]
-    )
-
-
 def _relation_pair(
     gold: Sequence[Article], pred: Sequence[Article], *, labels: Sequence[str]
 ) -> dict[str, Any]:
     labelled = relation_scores(gold, pred, labels=labels)
-    # Label ignored: every relation gets one label, so only head and tail have to agree.
-    unlabelled = relation_scores(
-        [_relabel_relations(a, _ANY_RELATION) for a in gold],
-        [_relabel_relations(a, _ANY_RELATION) for a in pred],
-        labels=[_ANY_RELATION],
-    )
     return {
         "labelled": labelled,
-        "unlabelled": unlabelled["micro"],
+        # label ignored: head and tail have to agree (relation_scores' link F1)
+        "unlabelled": labelled["overlap"]["link"],
         "relations": [
             sum(len(a.relations) for a in gold),
             sum(len(a.relations) for a in pred),
