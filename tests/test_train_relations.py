@@ -97,3 +97,33 @@ def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path):
     tagged = tagger.predict([a.with_annotations([]) for a in articles])
     assert any(a.relations for a in tagged)
     assert all(0.0 <= r.score <= 1.0 for a in tagged for r in a.relations)
+
+
+@pytest.mark.slow
+def test_tag_model_without_relations_tags_spans_only_and_says_so(tiny_model, tmp_path, caplog):
+    import logging
+    import shutil
+
+    from argmine.tag import Tagger
+
+    with_relations = Tagger.load(tiny_model)
+    assert with_relations.has_relations
+    spans_only = tmp_path / "spans-only"
+    shutil.copytree(tiny_model, spans_only, ignore=shutil.ignore_patterns("checkpoints"))
+    spec = json.loads((spans_only / "argmine.json").read_text())
+    spec.update(heads=None, relations=None)
+    (spans_only / "argmine.json").write_text(json.dumps(spec))
+    (spans_only / "heads.safetensors").unlink()
+    with caplog.at_level(logging.WARNING, logger="argmine.tag"):
+        tagger = Tagger.load(spans_only)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{spans_only} was trained without relations: it tags spans only"
+    ]
+    article = _article(0, "parks").with_annotations([])
+    (tagged,) = tagger.predict([article])
+    assert tagged.relations == []
+    # the spans are the same as those of the model with the relation head
+    (full,) = with_relations.predict([article])
+    assert [(u.start, u.end, u.label) for u in tagged.units] == [
+        (u.start, u.end, u.label) for u in full.units
+    ]
