@@ -316,7 +316,10 @@ def compare_paths(args) -> int:
         if path == "float32":
             base_pred = pred
         rows.append((path, seconds, scores, (note, pred)))
-        print(f"  {path}: {seconds:.1f}s", flush=True)
+        print(
+            f"  {path}: {seconds:.1f}s, dev F1 {scores['dev']:.4f}, test F1 {scores['test']:.4f}",
+            flush=True,
+        )
 
     base = next((r[2] for r in rows if r[0] == "float32"), None)
     t_pipe = next((r[1] for r in rows if r[0] == "pipeline"), None)
