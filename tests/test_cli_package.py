@@ -14,18 +14,10 @@ def test_cli_package_every_listed_module_registers_its_commands():
     import importlib
 
     names = set(get_command(app).commands)
-    assert names == {
-        "segment",
-        "prelabel",
-        "validate",
-        "convert",
-        "train",
-        "evaluate",
-        "tag",
-        "studio",
-        "agreement",
-        "adjudicate",
-    }
+    # the first groups (others add theirs: agreement, serve, models, ...)
+    core = {"segment", "prelabel", "validate", "convert", "train", "evaluate", "tag", "studio"}
+    assert core <= names
+    assert len(COMMAND_MODULES) == len(set(COMMAND_MODULES))
     for module in COMMAND_MODULES:
         assert importlib.import_module(f"argmine.cli.{module}").__doc__
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from argmine.cli import app
 from argmine.document import ArgUnit, Article, dumps_article, iter_jsonl_articles
-from argmine.tag import cpu_has_bf16_matmul
+from argmine.tag import cpu_has_bf16_matmul, journal_path, read_journal
 
 pytestmark = pytest.mark.slow
 
@@ -94,14 +95,20 @@ def test_cli_tag_formats(tiny_model, inputs, tmp_path, fmt):
         for doc, article in zip(docs, tagged, strict=True):
             check_aif(doc, article)
     elif fmt == "html":
-        assert "<script>" not in body and "&lt;script&gt;" in body
+        assert "<script>" not in body
+        # the hostile text is there, escaped (unit <mark>s may cut it, so tags are removed)
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in re.sub(r"<[^>]*>", "", body)
         assert body.count('<mark class="u"') == sum(len(a.units) for a in tagged)
     elif fmt == "labelstudio":
         tasks = json.loads(body)
         assert [t["data"]["id"] for t in tasks] == [a.id for a in tagged]
         for task, article in zip(tasks, tagged, strict=True):
             results = task["predictions"][0]["result"]
-            assert len(results) == len(article.units)
+            assert sum(r["type"] == "labels" for r in results) == len(article.units)
+            # the model's relations travel as Label Studio relations, head -> tail
+            rels = [(r["from_id"], r["to_id"]) for r in results if r["type"] == "relation"]
+            assert rels == [(r.head, r.tail) for r in article.relations]
+        assert any(a.relations for a in tagged)
 
 
 def test_cli_tag_refuses_to_overwrite(tiny_model, inputs, tmp_path):
@@ -154,43 +161,61 @@ def test_cli_tag_without_model_fails_in_one_line(inputs, tmp_path, monkeypatch):
 
 
 def test_cli_tag_killed_then_resumed_has_every_article_once(tiny_model, tmp_path):
-    """SIGKILL mid-run leaves complete JSONL lines only; --resume completes the output."""
-    total = 120
-    source = tmp_path / "many.jsonl"
+    """SIGKILL at a point the test controls (the progress journal says 10 articles are
+    fsynced, and the run waits for more input on a pipe) leaves exactly those 10 lines; a torn
+    last line is cut off by --resume, which completes the output."""
+    total, first = 120, 10
     body = "Critics argue the plan will fail because costs rose 40% in 2020. " * 3
-    source.write_text(
-        "".join(
-            dumps_article(Article(id=f"doc{i:04d}", text=f"Piece {i}. {body}")) + "\n"
-            for i in range(total)
-        ),
-        encoding="utf-8",
-    )
+    lines = [
+        dumps_article(Article(id=f"doc{i:04d}", text=f"Piece {i}. {body}")) + "\n"
+        for i in range(total)
+    ]
+    fifo = tmp_path / "stream.jsonl"
+    os.mkfifo(fifo)
     out = tmp_path / "out.jsonl"
-    args = ["tag", str(source), "--model", str(tiny_model), "-o", str(out)]
-    args += ["--chunk-size", "2", "--batch-size", "2", "--no-progress"]
-    cmd = [sys.executable, "-m", "argmine", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not (out.exists() and out.stat().st_size > 0):
-        assert proc.poll() is None, proc.communicate()[1].decode()
-        assert time.monotonic() < deadline, "no output after 120 s"
-        time.sleep(0.01)
-    time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    args = ["--model", str(tiny_model), "-o", str(out), "--chunk-size", "2", "--batch-size", "2"]
+    cmd = [sys.executable, "-m", "argmine", "tag", *args, "--no-progress"]
+    proc = subprocess.Popen([*cmd, str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the writer end opens once the run opens the pipe for reading
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the run never opened its input"
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                time.sleep(0.05)
+        os.set_blocking(writer, True)
+        os.write(writer, "".join(lines[:first]).encode("utf-8"))
+        while (read_journal(out) or {}).get("articles") != first:
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            assert time.monotonic() < deadline, f"journal: {read_journal(out)}"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # the run is blocked on the pipe, waiting for more
+        proc.wait()
+        os.close(writer)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    raw = out.read_bytes()
-    assert raw.endswith(b"\n")
-    partial = _read(out)  # raises on a torn line
-    assert 0 < len(partial) < total, "the run should have been killed mid-way"
+    partial = _read(out)
+    assert [a.id for a in partial] == [f"doc{i:04d}" for i in range(first)]
+    with out.open("ab") as handle:  # as if killed in the middle of appending a line
+        handle.write(b'{"id": "doc0010", "text": "Piece 10. Crit')
 
-    resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    source = tmp_path / "all.jsonl"
+    source.write_text("".join(lines), encoding="utf-8")
+    resumed = subprocess.run(
+        [*cmd, str(source), "--resume"], capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
-    assert f"skipped {len(partial)}" in resumed.stderr
+    assert "cut a torn last line" in resumed.stderr
+    assert f"tagged {total - first}, skipped {first}, failed 0" in resumed.stderr
     ids = [a.id for a in _read(out)]
-    assert len(ids) == total
-    assert sorted(ids) == [f"doc{i:04d}" for i in range(total)]
-    assert ids[: len(partial)] == [a.id for a in partial]
+    assert ids == [f"doc{i:04d}" for i in range(total)]
+    assert not journal_path(out).exists()  # removed when the run ends
 
 
 def test_cli_evaluate_prints_table_and_writes_json(tiny_model, tmp_path):

@@ -75,22 +75,27 @@ def test_prelabel_leading_markers_are_trimmed(reference) -> None:
 
 
 @pytest.mark.parametrize(
-    ("weaker", "stronger"),
+    ("weaker", "stronger", "label", "added"),
     [
         (
             "The deal was signed in 2016 after long talks.",
             "The minister said the deal was signed in 2016 (Japan Times, April 10).",
+            "Evidence",
+            {"evidence_citation", "evidence_attribution"},  # the source and who said it
         ),
         (
             "This may be a mistake for the region.",
             "This may be a dangerous mistake that we must avoid.",
+            "Claim",
+            {"claim_modal", "claim_evaluative"},  # "must", "dangerous"
         ),
     ],
 )
-def test_prelabel_stronger_cues_score_higher(lexicon, weaker, stronger) -> None:
+def test_prelabel_stronger_cues_score_higher(lexicon, weaker, stronger, label, added) -> None:
     weak, strong = score_segment(weaker, lexicon), score_segment(stronger, lexicon)
     assert weak is not None and strong is not None
-    assert strong[0] == weak[0] or strong[0] != lexicon.default_label
+    assert weak[0] == strong[0] == label
+    assert set(weak[2]) < set(strong[2]) and added <= set(strong[2]) - set(weak[2])
     assert strong[1] > weak[1]
 
 

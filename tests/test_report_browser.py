@@ -127,10 +127,11 @@ def test_report_browser_argument_map(chromium, reference_path, tmp_path, engine)
         node.hover()
         width = node.locator("rect.box").evaluate("e => getComputedStyle(e).strokeWidth")
         assert width == "2.5px"
-        assert page.evaluate("window.scrollY") < 2000
+        mark = page.locator(f"mark#a0-{target.id}")
+        top = mark.evaluate("e => e.getBoundingClientRect().top")
+        assert top > page.viewport_size["height"]  # not on screen before the click
         node.click()
         page.wait_for_function(f"location.hash === '#a0-{target.id}'")
-        mark = page.locator(f"mark#a0-{target.id}")
         assert mark.inner_text() == article.unit_text(target)
         top = mark.evaluate("e => e.getBoundingClientRect().top")
         assert 0 <= top < page.viewport_size["height"]

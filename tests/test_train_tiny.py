@@ -49,6 +49,63 @@ class Record(TrainerCallback):
         self.steps += 1
 
 
+def stats_test_ids(out: Path) -> list[str]:
+    return json.loads((out / "data_stats.json").read_text())["test"]["article_ids"]
+
+
+OPENERS = {"Claim": "Surely", "Evidence": "Records show", "Conclusion": "Therefore"}
+FILLER = ["the harbour fees", "the night trains", "the school meals", "the river bridge"]
+
+
+def _learnable_articles(n: int) -> list:
+    """Articles whose unit labels follow a surface rule: each sentence is one unit, labelled by
+    its first words (Surely -> Claim, Records show -> Evidence, Therefore -> Conclusion)."""
+    from argmine.document import ArgUnit, Article
+
+    articles = []
+    for i in range(n):
+        text, units = "", []
+        for j, label in enumerate(["Claim", "Evidence", "Claim", "Evidence", "Conclusion"]):
+            thing = FILLER[(i + j) % len(FILLER)]
+            sentence = f"{OPENERS[label]} {thing} changed in year {2000 + i + j}."
+            start = len(text)
+            text += sentence + " "
+            units.append(ArgUnit(f"T{j + 1}", start, start + len(sentence), label))
+        articles.append(Article(id=f"rule-{i:02d}", text=text.strip(), units=units))
+    return articles
+
+
+def test_train_tiny_overfits_a_surface_rule_to_span_f1_above_0_9(tmp_path):
+    """Training learns: the tiny model, given enough steps, fits a few articles whose labels
+    follow a surface rule (scored on the articles it trained on, against their gold units)."""
+    from argmine.document import dumps_article
+    from argmine.tag import evaluate_model
+
+    articles = _learnable_articles(12)
+    source = tmp_path / "rule.jsonl"
+    source.write_text("".join(dumps_article(a) + "\n" for a in articles), encoding="utf-8")
+    config = load_run_config(
+        TINY,
+        overrides=[
+            f"output_dir={tmp_path / 'run'}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            f"data.sources=[{{format: jsonl, path: {source}}}]",
+            "data.splits.test=0.0",
+            "train.max_steps=300",
+            "train.eval_steps=100",
+            "train.lr=0.003",
+            "train.batch_size=4",
+        ],
+    )
+    train(config)
+    trained = set(
+        json.loads((tmp_path / "run" / "data_stats.json").read_text())["train"]["article_ids"]
+    )
+    gold = [a for a in articles if a.id in trained]
+    scores = evaluate_model(tmp_path / "run", gold)
+    assert scores["exact"]["micro"]["f1"] >= 0.9, scores["exact"]["micro"]
+
+
 def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
     out = tmp_path / "tiny"
     cmd = [
@@ -82,7 +139,17 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
     assert [hf["id2label"][str(i)] for i in range(len(spec.tags))] == list(spec.tags)
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"dev", "test", "thresholds"} <= set(metrics)
-    assert 0.0 <= metrics["test"]["overlap"]["micro"]["f1"] <= 1.0
+    # the test scores count the held-out gold units written beside the model
+    from argmine.document import iter_jsonl_articles
+
+    with (out / "test.jsonl").open(encoding="utf-8") as handle:
+        held_out = list(iter_jsonl_articles(handle))
+    assert held_out and sorted(a.id for a in held_out) == sorted(stats_test_ids(out))
+    for kind in ("exact", "overlap"):
+        micro = metrics["test"][kind]["micro"]
+        assert micro["tp"] + micro["fn"] == sum(len(a.units) for a in held_out)
+        denominator = 2 * micro["tp"] + micro["fp"] + micro["fn"]
+        assert micro["f1"] == pytest.approx(2 * micro["tp"] / denominator if denominator else 0)
     assert set(spec.thresholds) == set(metrics["labels"])
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert run_config_from_dict(resolved).output_dir == str(out)
@@ -129,10 +196,11 @@ def test_train_resume_continues_from_last_checkpoint(tmp_path):
         train(config, resume=True)
     with pytest.raises(Interrupt):
         train(config, callbacks=[KillAfter(12)])
-    checkpoints = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    # a killed run leaves its work in run.partial/ only: no half-written model dir
+    assert not (tmp_path / "run").exists()
+    checkpoints = sorted(p.name for p in (tmp_path / "run.partial" / "checkpoints").iterdir())
     assert "checkpoint-10" in checkpoints
-    assert not (tmp_path / "run" / "model.safetensors").exists()
-    with pytest.raises(OutputExistsError):
+    with pytest.raises(OutputExistsError, match=r"run\.partial"):
         train(config)
     record = Record()
     result = train(config, resume=True, callbacks=[record])
@@ -140,3 +208,24 @@ def test_train_resume_continues_from_last_checkpoint(tmp_path):
     assert record.steps == 10
     assert result.metrics["global_step"] == 20
     assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_train_force_replaces_the_whole_model_dir(tmp_path):
+    run = tmp_path / "run"
+    config = load_run_config(
+        TINY,
+        overrides=[
+            f"output_dir={run}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=4",
+        ],
+    )
+    run.mkdir()
+    (run / "cv_metrics.json").write_text("{}\n")  # left by an earlier run
+    with pytest.raises(OutputExistsError):
+        train(config)
+    train(config, force=True)
+    assert (run / "model.safetensors").is_file() and (run / "metrics.json").is_file()
+    assert not (run / "cv_metrics.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run")) == ["run"]

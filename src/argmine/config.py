@@ -309,6 +309,9 @@ class TrainConfig(_Strict):
     logging_steps: int = Field(20, ge=1)
     threads: int | None = Field(None, ge=1)
     bf16: bool = False
+    #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
+    #: random weights while the encoder is pretrained)
+    head_lr_multiplier: float = Field(10.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -333,6 +336,36 @@ class DecodeConfig(_Strict):
         return value
 
 
+class RelationsConfig(_Strict):
+    """The relation head: candidate pairs from ``scope`` (``paragraph``, ``distance`` with
+    ``max_distance`` units, ``paragraph_or_distance``, ``all``), trained jointly with the tagger
+    (``loss_weight`` times its loss), decoded per ``decoding`` (``independent``, ``one_parent``,
+    ``tree``, or ``auto``: the best of the three on dev) with a threshold tuned on dev
+    (``tune_threshold``) or fixed (``threshold``). ``labels`` maps source relation labels to the
+    schema's (``null`` drops); sources without relations train spans only."""
+
+    enabled: bool = True
+    scope: Literal["paragraph", "distance", "paragraph_or_distance", "all"] = (
+        "paragraph_or_distance"
+    )
+    max_distance: int = Field(3, ge=1)
+    loss_weight: float = Field(1.0, ge=0)
+    decoding: Literal["independent", "one_parent", "tree", "auto"] = "auto"
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    tune_threshold: bool = True
+    labels: dict[str, str | None] | None = None
+    hidden: int = Field(256, ge=8)
+
+
+class UnitsConfig(_Strict):
+    """Where predicted units come from: ``bio`` (the token tagger's spans), ``segments`` (the
+    rule segmenter's units labelled by a unit head over the encoder, with the rule cues as
+    features) or ``auto`` (train both, keep the better on dev overlap F1)."""
+
+    mode: Literal["bio", "segments", "auto"] = "bio"
+    loss_weight: float = Field(1.0, ge=0)
+
+
 class RunConfig(_Strict):
     """A training run: ``argmine train CONFIG``."""
 
@@ -344,6 +377,8 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     decode: DecodeConfig = DecodeConfig()
+    units: UnitsConfig = UnitsConfig()
+    relations: RelationsConfig | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -19,6 +19,7 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ from argmine.config import RunConfig, SplitConfig, resolve_path
 from argmine.document import Article, dumps_article
 from argmine.encoding import TokenTagCodec
 from argmine.errors import ConfigError, InputError
+from argmine.relations import (
+    PairEncoder,
+    clean_relations,
+    rule_candidates,
+    segment_gold_labels,
+    unit_token_ranges,
+)
 
 __all__ = [
     "SPLITS",
@@ -40,7 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 
 
 def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
@@ -183,7 +191,42 @@ def kfold_splits(
     return result
 
 
-def _cache_key(codec: TokenTagCodec, splits: Mapping[str, Sequence[Article]]) -> str:
+@dataclass(frozen=True)
+class HeadTask:
+    """What the unit and relation heads train on, besides the BIO tags: relation pairs over
+    gold units (``relations``) and the rule segmenter's candidates labelled from gold
+    (``segments``), both through ``encoder``."""
+
+    encoder: PairEncoder
+    relations: bool = True
+    segments: bool = False
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "relations": self.relations,
+            "segments": self.segments,
+            "relation_labels": list(self.encoder.relation_labels),
+            "scope": self.encoder.scope,
+            "max_distance": self.encoder.max_distance,
+            "features": [self.encoder.n_pair_features, self.encoder.n_unit_features],
+        }
+
+
+HEAD_COLUMNS = (
+    "unit_spans",
+    "pairs",
+    "pair_features",
+    "pair_labels",
+    "unit_features",
+    "seg_spans",
+    "seg_features",
+    "seg_labels",
+)
+
+
+def _cache_key(
+    codec: TokenTagCodec, splits: Mapping[str, Sequence[Article]], task: HeadTask | None = None
+) -> str:
     digest = hashlib.sha256()
     tok = codec.tokenizer
     vocab = json.dumps(sorted(tok.get_vocab().items()))
@@ -197,6 +240,7 @@ def _cache_key(codec: TokenTagCodec, splits: Mapping[str, Sequence[Article]]) ->
                 "labels": codec.labels,
                 "max_length": codec.max_length,
                 "stride": codec.stride,
+                "heads": task.key() if task is not None else None,
             },
             sort_keys=True,
         ).encode()
@@ -209,7 +253,65 @@ def _cache_key(codec: TokenTagCodec, splits: Mapping[str, Sequence[Article]]) ->
     return digest.hexdigest()[:20]
 
 
-def _rows(codec: TokenTagCodec, articles: Sequence[Article]) -> dict[str, list[Any]]:
+def _local(
+    ranges: Sequence[tuple[int, int]], start: int, end: int, npre: int
+) -> tuple[dict[int, int], list[list[int]]]:
+    """Units fully inside document tokens ``[start, end)``: document index -> window index,
+    and their spans in window positions."""
+    index: dict[int, int] = {}
+    spans: list[list[int]] = []
+    for k, (a, b) in enumerate(ranges):
+        if b > a and a >= start and b <= end:
+            index[k] = len(spans)
+            spans.append([npre + a - start, npre + b - start])
+    return index, spans
+
+
+def head_rows(
+    codec: TokenTagCodec, article: Article, windows: Sequence[dict[str, Any]], task: HeadTask
+):
+    """Per window, the unit-head and relation-head columns (:data:`HEAD_COLUMNS`)."""
+    enc = task.encoder
+    _, offsets = codec.tokenize(article.text)
+    gold = [u for u in article.sorted_units() if u.label in codec.labels]
+    npre = len(codec.prefix)
+    rows: list[dict[str, Any]] = [{key: [] for key in HEAD_COLUMNS} for _ in windows]
+    if task.relations and len(gold) > 1:
+        rels = clean_relations(
+            article.with_annotations(gold, article.relations), enc.relation_labels
+        )
+        ranges = unit_token_ranges(offsets, gold)
+        pairs = enc.pairs(article.text, gold)
+        feats = enc.pair_features(article.text, gold, pairs)
+        labels = enc.pair_labels(gold, pairs, rels)
+        unit_feats = enc.relation_unit_features(article.text, gold)
+        for row, window in zip(rows, windows, strict=True):
+            index, spans = _local(ranges, window["token_start"], window["token_end"], npre)
+            row["unit_spans"] = spans
+            order = sorted(index, key=index.get)
+            row["unit_features"] = [[float(v) for v in unit_feats[k]] for k in order]
+            for (i, j), f, y in zip(pairs, feats, labels, strict=True):
+                if i in index and j in index:
+                    row["pairs"].append([index[i], index[j]])
+                    row["pair_features"].append([float(v) for v in f])
+                    row["pair_labels"].append(int(y))
+    if task.segments:
+        candidates = rule_candidates(article)
+        ranges = unit_token_ranges(offsets, candidates)
+        feats = enc.unit_features(article.text, candidates, candidates)
+        targets = segment_gold_labels(candidates, gold, codec.labels)
+        for row, window in zip(rows, windows, strict=True):
+            index, spans = _local(ranges, window["token_start"], window["token_end"], npre)
+            row["seg_spans"] = spans
+            order = sorted(index, key=index.get)
+            row["seg_features"] = [[float(v) for v in feats[k]] for k in order]
+            row["seg_labels"] = [int(targets[k]) for k in order]
+    return rows
+
+
+def _rows(
+    codec: TokenTagCodec, articles: Sequence[Article], task: HeadTask | None = None
+) -> dict[str, list[Any]]:
     columns: dict[str, list[Any]] = {
         key: []
         for key in (
@@ -225,9 +327,20 @@ def _rows(codec: TokenTagCodec, articles: Sequence[Article]) -> dict[str, list[A
             "own_end",
         )
     }
+    for key in HEAD_COLUMNS:
+        columns[key] = []
     for article in articles:
-        for window in codec.encode(article):
+        windows = codec.encode(article)
+        extra = (
+            head_rows(codec, article, windows, task)
+            if task is not None
+            else [{key: [] for key in HEAD_COLUMNS} for _ in windows]
+        )
+        for window, more in zip(windows, extra, strict=True):
             for key in columns:
+                if key in more:
+                    columns[key].append(more[key])
+                    continue
                 value = window[key]
                 columns[key].append([list(o) for o in value] if key == "offsets" else value)
     return columns
@@ -238,11 +351,13 @@ def build_dataset(
     codec: TokenTagCodec,
     *,
     cache_dir: str | Path | None = None,
+    task: HeadTask | None = None,
 ):  # -> datasets.DatasetDict
-    """Windows of every split as a ``DatasetDict`` (one row per window), cached on disk."""
+    """Windows of every split as a ``DatasetDict`` (one row per window), cached on disk; with a
+    ``task`` each row also carries the unit-head and relation-head columns."""
     import datasets
 
-    key = _cache_key(codec, splits)
+    key = _cache_key(codec, splits, task)
     target = Path(cache_dir) / key if cache_dir is not None else None
     features = datasets.Features(
         {
@@ -256,6 +371,14 @@ def build_dataset(
             "token_end": datasets.Value("int32"),
             "own_start": datasets.Value("int32"),
             "own_end": datasets.Value("int32"),
+            "unit_spans": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
+            "pairs": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
+            "pair_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
+            "pair_labels": datasets.Sequence(datasets.Value("int16")),
+            "unit_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
+            "seg_spans": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
+            "seg_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
+            "seg_labels": datasets.Sequence(datasets.Value("int16")),
         }
     )
 
@@ -272,7 +395,9 @@ def build_dataset(
         return with_empty_splits(datasets.load_from_disk(str(target)))
     dd = datasets.DatasetDict(
         {
-            name: datasets.Dataset.from_dict(_rows(codec, splits.get(name, ())), features=features)
+            name: datasets.Dataset.from_dict(
+                _rows(codec, splits.get(name, ()), task), features=features
+            )
             for name in SPLITS
         }
     )

@@ -475,6 +475,13 @@ class ModelSpec:
     run: str = ""
     tags: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
+    #: where units come from at tagging time: "bio" (the token tags) or "segments" (the rule
+    #: segmenter's units labelled by the unit head)
+    unit_mode: str = "bio"
+    #: shapes of the unit and relation heads (argmine.modeling.HeadSpec) in heads.safetensors
+    heads: dict[str, Any] | None = None
+    #: relation head: labels, scope, max_distance, decoding, threshold (None: spans only)
+    relations: dict[str, Any] | None = None
 
     FILENAME = "argmine.json"
 
@@ -489,6 +496,14 @@ class ModelSpec:
             raise ValueError(f"model spec: tags {list(self.tags)!r} do not match {list(expected)}")
         else:
             object.__setattr__(self, "tags", tuple(self.tags))
+        if self.unit_mode not in ("bio", "segments"):
+            raise ValueError(
+                f"model spec: unit_mode must be bio or segments, got {self.unit_mode!r}"
+            )
+        if self.unit_mode == "segments" and not (self.heads or {}).get("n_unit_classes"):
+            raise ValueError("model spec: unit_mode segments needs a unit head")
+        if self.relations is not None and not (self.heads or {}).get("n_relation_classes"):
+            raise ValueError("model spec: relations need a relation head")
         if self.format_version != FORMAT_VERSION:
             raise ValueError(f"model spec: unsupported format_version {self.format_version!r}")
         for label, p in self.thresholds.items():
@@ -535,3 +550,18 @@ class ModelSpec:
 
     def codec(self, tokenizer: Any) -> TokenTagCodec:
         return TokenTagCodec(tokenizer, self.labels, max_length=self.max_length, stride=self.stride)
+
+    def pair_encoder(self) -> Any:
+        """The :class:`~argmine.relations.PairEncoder` of the unit and relation heads (None for
+        a spans-only model)."""
+        if not self.heads:
+            return None
+        from argmine.relations import PairEncoder
+
+        rel = self.relations or {}
+        return PairEncoder(
+            span_labels=self.labels,
+            relation_labels=tuple(rel.get("labels") or ("supports", "attacks")),
+            scope=rel.get("scope", "paragraph_or_distance"),
+            max_distance=int(rel.get("max_distance", 3)),
+        )

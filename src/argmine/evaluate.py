@@ -154,39 +154,128 @@ def span_scores(
     }
 
 
-def relation_scores(
-    gold: Sequence[Article], pred: Sequence[Article], *, labels: Sequence[str]
-) -> dict[str, Any]:
-    """Relation F1: a predicted relation is correct when its head and tail units overlap-match
-    the gold relation's head and tail units (same unit labels) and the relation label agrees."""
+def _relation_counts(
+    gold: Sequence[Article],
+    pred: Sequence[Article],
+    *,
+    labels: Sequence[str],
+    criterion: Callable[[ArgUnit, ArgUnit], bool],
+    same_unit_label: bool,
+    with_label: bool,
+) -> dict[str, list[int]]:
+    """``{label or "link": [tp, fp, fn]}`` over articles paired by id."""
     gold_by_id = {a.id: a for a in gold}
     pred_by_id = {a.id: a for a in pred}
-    counts = {label: [0, 0, 0] for label in labels}
+    keys = list(labels) if with_label else ["link"]
+    counts = {key: [0, 0, 0] for key in keys}
     for article_id in dict.fromkeys([*gold_by_id, *pred_by_id]):
         g = gold_by_id.get(article_id)
         p = pred_by_id.get(article_id)
-        g_rels = [r for r in (g.relations if g else []) if r.label in counts]
-        p_rels = [r for r in (p.relations if p else []) if r.label in counts]
+        g_rels = [r for r in (g.relations if g else []) if r.label in labels]
+        p_rels = [r for r in (p.relations if p else []) if r.label in labels]
         g_units = list(g.units) if g else []
         p_units = list(p.units) if p else []
         unit_map = {
             p_units[pi].id: g_units[gi].id
-            for gi, pi in match_units(g_units, p_units, criterion=overlap_match)
+            for gi, pi in match_units(
+                g_units, p_units, criterion=criterion, same_label=same_unit_label
+            )
         }
-        gold_keys = {(r.head, r.tail, r.label) for r in g_rels}
+
+        gold_keys = {(r.head, r.tail, r.label if with_label else "link") for r in g_rels}
         matched: set[tuple[str, str, str]] = set()
         for rel in p_rels:
-            key = (unit_map.get(rel.head, ""), unit_map.get(rel.tail, ""), rel.label)
-            if key in gold_keys and key not in matched:
+            key = (
+                unit_map.get(rel.head, ""),
+                unit_map.get(rel.tail, ""),
+                rel.label if with_label else "link",
+            )
+            bucket = key[2]
+            if key in gold_keys and key not in matched and key[0] and key[1]:
                 matched.add(key)
-                counts[rel.label][0] += 1
+                counts[bucket][0] += 1
             else:
-                counts[rel.label][1] += 1
+                counts[bucket][1] += 1
         for key in gold_keys - matched:
             counts[key[2]][2] += 1
-    per_label = {label: _prf(*counts[label]) for label in labels}
-    tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
-    return {"micro": _prf(tp, fp, fn), "per_label": per_label}
+    return counts
+
+
+def relation_scores(
+    gold: Sequence[Article],
+    pred: Sequence[Article],
+    *,
+    labels: Sequence[str],
+    same_unit_label: bool = False,
+) -> dict[str, Any]:
+    """Relation precision, recall and F1, under both unit criteria (``exact``, ``overlap``).
+
+    A predicted relation is correct when its head and its tail each match a gold unit
+    one-to-one (the unit matching of :func:`span_scores`, by the criterion) and those two gold
+    units are the head and tail of a gold relation with the same label. The endpoint units'
+    labels need not agree (``same_unit_label=True`` demands it): the span scores judge unit
+    labels, this score the argument structure. ``link`` is the same with the relation label
+    ignored. With gold units given (``argmine evaluate --gold-units``, the relation model alone)
+    every unit matches itself. The top-level ``micro``/``per_label`` are the overlap ones.
+    """
+    out: dict[str, Any] = {}
+    for name, criterion in (("exact", exact_match), ("overlap", overlap_match)):
+        opts = {"labels": labels, "criterion": criterion, "same_unit_label": same_unit_label}
+        counts = _relation_counts(gold, pred, with_label=True, **opts)
+        link = _relation_counts(gold, pred, with_label=False, **opts)["link"]
+        per_label = {label: _prf(*counts[label]) for label in labels}
+        tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
+        n = len(labels) or 1
+        out[name] = {
+            "micro": _prf(tp, fp, fn),
+            "macro": {
+                key: sum(per_label[label][key] for label in labels) / n
+                for key in ("precision", "recall", "f1")
+            },
+            "per_label": per_label,
+            "link": _prf(*link),
+        }
+    out["micro"] = out["overlap"]["micro"]
+    out["per_label"] = out["overlap"]["per_label"]
+    out["gold_relations"] = sum(1 for a in gold for r in a.relations if r.label in labels)
+    out["pred_relations"] = sum(1 for a in pred for r in a.relations if r.label in labels)
+    return out
+
+
+def attachment_counts(gold: Sequence[Article], pred: Sequence[Article]) -> dict[str, int]:
+    """Counts for the attachment task over gold units: every ordered pair ``i != j`` of units
+    of an article is *attached* when some relation (any label) has head ``i`` and tail ``j``.
+    ``pred`` must carry the same unit ids (gold units given)."""
+    pred_by_id = {a.id: a for a in pred}
+    tp = fp = fn = tn = 0
+    for g in gold:
+        p = pred_by_id.get(g.id)
+        ids = [u.id for u in g.units]
+        gold_pairs = {(r.head, r.tail) for r in g.relations}
+        pred_pairs = {(r.head, r.tail) for r in (p.relations if p else [])}
+        for h in ids:
+            for t in ids:
+                if h == t:
+                    continue
+                in_gold, in_pred = (h, t) in gold_pairs, (h, t) in pred_pairs
+                tp += in_gold and in_pred
+                fp += in_pred and not in_gold
+                fn += in_gold and not in_pred
+                tn += not in_gold and not in_pred
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def attachment_from_counts(counts: Mapping[str, int]) -> dict[str, float]:
+    """Attach-class F1, no-attach F1 and their mean (macro F1), the field's microtext figure."""
+    tp, fp, fn, tn = (int(counts[k]) for k in ("tp", "fp", "fn", "tn"))
+    attach = _prf(tp, fp, fn)["f1"]
+    none = _prf(tn, fn, fp)["f1"]
+    return {"attach_f1": attach, "no_attach_f1": none, "macro_f1": (attach + none) / 2, **counts}
+
+
+def attachment_scores(gold: Sequence[Article], pred: Sequence[Article]) -> dict[str, float]:
+    """:func:`attachment_from_counts` of :func:`attachment_counts`."""
+    return attachment_from_counts(attachment_counts(gold, pred))
 
 
 def format_table(scores: Mapping[str, Any], *, title: str = "Span scores"):  # -> rich Table
@@ -238,4 +327,37 @@ def format_confusion(scores: Mapping[str, Any], *, criterion: str = "overlap"):
         table.add_column(label, justify="right")
     for label, row in zip(conf["labels"], conf["matrix"], strict=True):
         table.add_row(label, *(str(v) for v in row))
+    return table
+
+
+def format_comparison(scores: Mapping[str, Any], *, title: str = "Model vs rules"):
+    """A rich table: the model and the rule baseline side by side on the same articles
+    (overlap and exact span F1, end-to-end relation F1 and link F1)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("predictor", "overlap F1", "exact F1", "relation F1", "link F1"):
+        table.add_column(name, justify="left" if name == "predictor" else "right")
+
+    def row(name: str, s: Mapping[str, Any]) -> None:
+        rel = s.get("relations")
+        table.add_row(
+            name,
+            f"{s['overlap']['micro']['f1']:.3f}",
+            f"{s['exact']['micro']['f1']:.3f}",
+            f"{rel['overlap']['micro']['f1']:.3f}" if rel else "-",
+            f"{rel['overlap']['link']['f1']:.3f}" if rel else "-",
+        )
+
+    row(f"model ({scores.get('unit_mode', 'bio')} units)", scores)
+    if "rules" in scores:
+        row("rules (argmine prelabel)", scores["rules"])
+    if "relations_gold_units" in scores:
+        rel = scores["relations_gold_units"]["overlap"]
+        att = scores.get("attachment_gold_units", {})
+        table.caption = (
+            f"relation model alone (gold units): relation F1 {rel['micro']['f1']:.3f}, "
+            f"link F1 {rel['link']['f1']:.3f}"
+            + (f", attachment macro F1 {att['macro_f1']:.3f}" if att else "")
+        )
     return table

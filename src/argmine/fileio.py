@@ -68,3 +68,30 @@ def atomic_write_text(
     with atomic_writer(path, force=force, file_mode=file_mode) as handle:
         handle.write(text)
     return Path(path)
+
+
+def staging_dir(target: str | os.PathLike[str]) -> Path:
+    """Where a directory output is built before :func:`publish_dir` moves it into place:
+    the sibling ``<target>.partial`` (a fixed name, so a killed run can be resumed from it)."""
+    target = Path(target)
+    return target.with_name(target.name + ".partial")
+
+
+def publish_dir(staged: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Move the complete directory ``staged`` to ``target``, replacing all of an old
+    ``target`` (no file of an earlier run stays beside the new ones).
+
+    Two renames in the same parent: the old directory to ``<target>.old-<pid>``, the new one
+    into place; then the old one is deleted. A reader sees the old directory or the new one,
+    never a mixture; a kill between the renames leaves both, complete, under those names.
+    """
+    import shutil
+
+    staged, target = Path(staged), Path(target)
+    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staged, target)
+    if old.exists():
+        shutil.rmtree(old)
+    return target

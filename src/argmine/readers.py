@@ -119,8 +119,44 @@ def _read_html(data: bytes, source: str, stem: str) -> Article:
 
 def _read_jsonl(text: str, source: str, stem: str) -> Iterator[Article]:
     for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
+        yield from _jsonl_line(line, number, source, stem)
+
+
+def _stream_jsonl(path: Path, source: str) -> Iterator[Article]:
+    """A JSONL file read line by line (memory does not grow with the file), with the checks
+    of :func:`decode_bytes`: empty, binary, not UTF-8 (with the byte offset)."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(source, f"cannot read ({exc.strerror or exc})") from None
+    with handle:
+        head = handle.peek(8192)[:8192]  # no seek: a pipe (FIFO) streams too
+        if head.startswith(_MAGIC) or b"\x00" in head:
+            raise InputError(source, "binary file, not text")
+        offset = 0
+        blank = True
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    source,
+                    f"not UTF-8 text: undecodable byte 0x{raw[exc.start]:02x} at byte offset "
+                    f"{offset + exc.start} (re-save the file as UTF-8)",
+                ) from None
+            offset += len(raw)
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            if line.strip():
+                blank = False
+                yield from _jsonl_line(line.removesuffix("\n"), number, source, path.stem)
+        if blank:
+            raise InputError(source, "file is empty" if offset == 0 else "file has only whitespace")
+
+
+def _jsonl_line(line: str, number: int, source: str, stem: str) -> Iterator[Article]:
+    """The article of one JSONL line (nothing for a blank line)."""
+    if line.strip():
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -149,6 +185,9 @@ def _read_jsonl(text: str, source: str, stem: str) -> Iterator[Article]:
 
 def _read_path(path: Path) -> Iterator[Article]:
     source = str(path)
+    if path.suffix.lower() == ".jsonl" and not path.is_dir():
+        yield from _stream_jsonl(path, source)
+        return
     try:
         data = path.read_bytes()
     except IsADirectoryError:

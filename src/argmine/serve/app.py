@@ -229,7 +229,7 @@ class Backend:
             raise RuntimeError("no promoted version")
         served = self._load(name)
         self._pointer = name
-        from argmine.engines.ray import tag_batch  # the engines' one per-batch tagging call
+        from argmine.tag import tag_batch  # the one per-batch tagging function
 
         window = self.config.batch_window
         self.batcher = Batcher(

@@ -1,0 +1,263 @@
+"""Relation benchmarks: the learnt relation model beside the rule baseline, same articles.
+
+Rows (numbers and commands in docs/benchmarks.md):
+
+* arg-microtexts, 10-fold CV (``configs/microtexts.yaml``): attachment macro F1 over all
+  ordered unit pairs (the field's figure; counts pooled over the test folds), attach-class F1,
+  labelled relation F1 and link F1, with gold units (the relation model alone) and end to end
+  (predicted units); the rules on the same test texts (their nearest-unit linking over the gold
+  units, and ``argmine prelabel`` end to end).
+* starter set, 5-fold CV (``configs/default.yaml`` with ``data.splits`` kfold 5): span and
+  relation F1 end to end, model vs ``argmine prelabel``.
+* the reference article, left out of training (``configs/default.yaml`` trains on the starter
+  set only): model vs rules.
+* the cost of the relation head: training time of one starter fold with and without
+  ``relations:``, and tagging time of the starter set with and without relation decoding.
+* scope coverage: the share of gold relations each candidate scope reaches, per corpus.
+
+    .venv/bin/python benchmarks/relations.py                       # everything (~1 h on 2 cores)
+    .venv/bin/python benchmarks/relations.py --only micro --reuse  # re-score finished runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from argmine.config import load_run_config  # noqa: E402
+from argmine.document import iter_jsonl_articles  # noqa: E402
+from argmine.evaluate import (  # noqa: E402
+    _prf,
+    attachment_counts,
+    attachment_from_counts,
+    relation_scores,
+    span_scores,
+)
+from argmine.prelabel import _link, load_lexicon, prelabel_articles  # noqa: E402
+from argmine.relations import SCOPES, PairEncoder, paragraph_ids, scope_coverage  # noqa: E402
+
+LABELS = ["Claim", "Evidence", "Conclusion"]
+RELATIONS = ["supports", "attacks"]
+
+
+def rules_on_gold_units(articles):
+    """The rules' nearest-unit linking applied to the gold units (gold labels)."""
+    lexicon = load_lexicon(REPO / "configs" / "lexicon.yaml")
+    out = []
+    for a in articles:
+        units = a.sorted_units()
+        paragraphs = paragraph_ids(a.text, [u.start for u in units])
+        out.append(a.with_annotations(units, _link(units, paragraphs, lexicon)))
+    return out
+
+
+def pooled(scores_list, key="overlap"):
+    micro = [s[key]["micro"] for s in scores_list]
+    link = [s[key]["link"] for s in scores_list]
+    return {
+        "micro": _prf(*(sum(m[k] for m in micro) for k in ("tp", "fp", "fn"))),
+        "link": _prf(*(sum(m[k] for m in link) for k in ("tp", "fp", "fn"))),
+    }
+
+
+def fold_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in out.glob("fold-*") if (p / "argmine.json").is_file())
+
+
+def score_cv(out: Path, *, threads: int) -> dict:
+    """Re-score each fold's model on its test.jsonl with the tag API (model and rules)."""
+    from argmine.tag import Tagger
+
+    rows = {"model_gold": [], "model_e2e": [], "rules_gold": [], "rules_e2e": []}
+    att = {"model": [], "rules": []}
+    spans = {"model": [], "rules": []}
+    for fold in fold_dirs(out):
+        gold = list(iter_jsonl_articles((fold / "test.jsonl").open(encoding="utf-8")))
+        tagger = Tagger.load(fold, threads=threads)
+        bare = [a.with_annotations([]) for a in gold]
+        e2e = tagger.predict(bare)
+        given = tagger.predict(gold, units="gold")
+        rules_e2e = prelabel_articles(bare)
+        rules_gold = rules_on_gold_units(gold)
+        rows["model_gold"].append(relation_scores(gold, given, labels=RELATIONS))
+        rows["model_e2e"].append(relation_scores(gold, e2e, labels=RELATIONS))
+        rows["rules_gold"].append(relation_scores(gold, rules_gold, labels=RELATIONS))
+        rows["rules_e2e"].append(relation_scores(gold, rules_e2e, labels=RELATIONS))
+        att["model"].append(attachment_counts(gold, given))
+        att["rules"].append(attachment_counts(gold, rules_gold))
+        spans["model"].append((gold, e2e))
+        spans["rules"].append((gold, rules_e2e))
+    result = {"folds": len(fold_dirs(out))}
+    for name, lst in rows.items():
+        result[name] = pooled(lst)
+    for name, lst in att.items():
+        result[f"attachment_{name}"] = attachment_from_counts(
+            {k: sum(c[k] for c in lst) for k in ("tp", "fp", "fn", "tn")}
+        )
+    for name, pairs in spans.items():
+        gold = [a for g, _ in pairs for a in g]
+        pred = [a for _, p in pairs for a in p]
+        s = span_scores(gold, pred, labels=LABELS)
+        result[f"spans_{name}"] = {
+            "overlap_f1": s["overlap"]["micro"]["f1"],
+            "exact_f1": s["exact"]["micro"]["f1"],
+        }
+    return result
+
+
+def run_cv(config_path: Path, out: Path, overrides: list[str], *, reuse: bool) -> float:
+    from argmine.train import train_cv
+
+    if reuse and fold_dirs(out):
+        return 0.0
+    config = load_run_config(config_path, overrides=[f"output_dir={out}", *overrides])
+    started = time.monotonic()
+    train_cv(config, force=True)
+    return time.monotonic() - started
+
+
+def reference(out: Path, *, reuse: bool, threads: int) -> dict:
+    from argmine.corpora import load_corpus
+    from argmine.tag import evaluate_model
+    from argmine.train import train
+
+    if not (reuse and (out / "argmine.json").is_file()):
+        config = load_run_config(REPO / "configs" / "default.yaml", overrides=[f"output_dir={out}"])
+        train(config, force=True)
+    gold = load_corpus("labelstudio", REPO / "annotations" / "caravan-to-nowhere.json")
+    return evaluate_model(out, gold, threads=threads)
+
+
+def cost(out: Path, *, threads: int) -> dict:
+    """Training seconds of starter fold 0 with and without the relation head, and tagging
+    seconds of the starter set with and without relation decoding (same model, same run)."""
+    from argmine.corpora import load_corpus
+    from argmine.tag import Tagger
+    from argmine.train import train
+
+    base = [
+        "data.splits={mode: kfold, folds: 5, dev: 0.2, fold: 0}",
+        "units.mode=bio",
+    ]
+    seconds = {}
+    for name, extra in (("with_relations", []), ("spans_only", ["relations.enabled=false"])):
+        config = load_run_config(
+            REPO / "configs" / "default.yaml",
+            overrides=[f"output_dir={out / name}", *base, *extra],
+        )
+        started = time.monotonic()
+        train(config, force=True)
+        seconds[f"train_{name}"] = time.monotonic() - started
+    articles = [
+        a.with_annotations([])
+        for a in load_corpus("labelstudio", REPO / "annotations" / "starter.json")
+    ]
+    tagger = Tagger.load(out / "with_relations", threads=threads)
+    for name, rel in (("tag_with_relations", True), ("tag_spans_only", False)):
+        best = float("inf")
+        for _ in range(3):
+            started = time.monotonic()
+            tagger.predict(articles, relations=rel)
+            best = min(best, time.monotonic() - started)
+        seconds[name] = best
+    return seconds
+
+
+def coverage(corpora: Path) -> dict:
+    from argmine.corpora import load_corpus
+
+    sets = {"starter": load_corpus("labelstudio", REPO / "annotations" / "starter.json")}
+    micro = corpora / "arg-microtexts"
+    if micro.is_dir():
+        sets["microtexts"] = load_corpus("microtexts", micro)
+    out = {}
+    for name, arts in sets.items():
+        out[name] = {}
+        for scope in SCOPES:
+            for k in (3, 6):
+                if scope in ("paragraph", "all") and k != 3:
+                    continue
+                enc = PairEncoder(tuple(LABELS), tuple(RELATIONS), scope, k)
+                key = scope if scope in ("paragraph", "all") else f"{scope}<={k}"
+                out[name][key] = scope_coverage(arts, enc)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=Path, default=REPO / "models" / "bench-relations")
+    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
+    ap.add_argument("--only", choices=["micro", "starter", "reference", "cost", "coverage"])
+    ap.add_argument("--reuse", action="store_true", help="re-score finished runs")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="write all numbers here")
+    args = ap.parse_args()
+    want = {args.only} if args.only else {"micro", "starter", "reference", "cost", "coverage"}
+    results: dict = {}
+    if "coverage" in want:
+        results["coverage"] = coverage(args.corpora)
+        print(json.dumps(results["coverage"], indent=1))
+    if "micro" in want:
+        if not (args.corpora / "arg-microtexts").is_dir():
+            print(f"skipped microtexts: {args.corpora / 'arg-microtexts'} not found")
+        else:
+            out = args.runs / "microtexts"
+            secs = run_cv(REPO / "configs" / "microtexts.yaml", out, [], reuse=args.reuse)
+            results["microtexts"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
+    if "starter" in want:
+        out = args.runs / "starter-cv"
+        secs = run_cv(
+            REPO / "configs" / "default.yaml",
+            out,
+            ["data.splits={mode: kfold, folds: 5, dev: 0.2}"],
+            reuse=args.reuse,
+        )
+        results["starter"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
+    if "reference" in want:
+        scores = reference(args.runs / "reference", reuse=args.reuse, threads=args.threads)
+        results["reference"] = {
+            "model": {
+                "overlap_f1": scores["overlap"]["micro"]["f1"],
+                "exact_f1": scores["exact"]["micro"]["f1"],
+                "relations": scores.get("relations", {}).get("overlap"),
+            },
+            "rules": {
+                "overlap_f1": scores["rules"]["overlap"]["micro"]["f1"],
+                "exact_f1": scores["rules"]["exact"]["micro"]["f1"],
+                "relations": scores["rules"].get("relations", {}).get("overlap"),
+            },
+        }
+    if "cost" in want:
+        results["cost"] = cost(args.runs / "cost", threads=args.threads)
+    print(json.dumps({k: v for k, v in results.items() if k != "coverage"}, indent=1))
+    for name in ("microtexts", "starter"):
+        r = results.get(name)
+        if not r:
+            continue
+        print(f"\n{name}: {r['folds']} folds")
+        for row in ("model_gold", "rules_gold", "model_e2e", "rules_e2e"):
+            print(
+                f"  {row:11s} relation F1 {r[row]['micro']['f1']:.3f}  link F1 "
+                f"{r[row]['link']['f1']:.3f}"
+            )
+        for who in ("model", "rules"):
+            a = r[f"attachment_{who}"]
+            print(
+                f"  attachment ({who}, gold units): macro {a['macro_f1']:.3f} attach "
+                f"{a['attach_f1']:.3f}"
+            )
+            s = r[f"spans_{who}"]
+            print(f"  spans ({who}): overlap {s['overlap_f1']:.3f} exact {s['exact_f1']:.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

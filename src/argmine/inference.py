@@ -1,0 +1,307 @@
+"""One forward pass per window -> units and relations: the inference shared by ``argmine tag``
+(:class:`argmine.tag.Tagger`) and the dev/test evaluation of ``argmine train``.
+
+::
+
+    articles ──TokenTagCodec.encode──> windows ──sorted by length, batched──>
+    ArgumentModel.encode (torch.inference_mode) ──> tag logits + last hidden states per window
+        ──stitch (each token from the window that owns it)──> document tag probabilities and
+          document token states
+        ──units: "bio" (constrained Viterbi over the tag probabilities, TokenTagCodec.decode)
+                 "segments" (the rule segmenter's units, labelled by the unit head)
+                 "gold" (the article's own units: the relation model alone)
+        ──unit vectors (mean ‖ first token of each unit's states)──> relation head over the
+          candidate pairs of the model's scope ──decode_relations──> ArgRelation with scores
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from argmine.document import ArgUnit, Article
+from argmine.encoding import TokenTagCodec
+from argmine.relations import (
+    PairEncoder,
+    decode_relations,
+    rule_candidates,
+    unit_token_ranges,
+)
+
+__all__ = ["UNIT_SOURCES", "Prediction", "predict_articles", "run_windows"]
+
+UNIT_SOURCES = ("bio", "segments", "gold")
+
+
+class Prediction:
+    """What one article's windows gave: tag probabilities and token states per window."""
+
+    def __init__(self, windows: list[dict[str, Any]]) -> None:
+        self.windows = windows
+        self.probs: list[Any] = [None] * len(windows)
+        self.states: list[Any] = [None] * len(windows)
+
+    def stitched_states(self, codec: TokenTagCodec) -> np.ndarray:
+        """Document token states (n_tokens x hidden), each token from the window owning it."""
+        npre = len(codec.prefix)
+        n_tokens = max((int(w["token_end"]) for w in self.windows), default=0)
+        hidden = self.states[0].shape[-1] if self.windows else 0
+        out = np.zeros((n_tokens, hidden), dtype=np.float32)
+        for window, s in zip(self.windows, self.states, strict=True):
+            start = int(window["token_start"])
+            own_start, own_end = int(window["own_start"]), int(window["own_end"])
+            out[own_start:own_end] = s[npre + own_start - start : npre + own_end - start]
+        return out
+
+
+def run_windows(
+    model: Any,
+    codec: TokenTagCodec,
+    articles: Sequence[Article],
+    *,
+    batch_size: int = 16,
+    pad_id: int = 0,
+    dtype: str = "float32",
+    keep_states: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+) -> list[Prediction]:
+    """Tag probabilities (and, with ``keep_states``, last hidden states) for every window of
+    ``articles``; windows of all articles are sorted by length and batched, padded to the
+    batch's longest. ``model`` is an :class:`~argmine.modeling.ArgumentModel`."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    import torch
+
+    preds = [Prediction(codec.encode(a, with_labels=False)) for a in articles]
+    order = sorted(
+        (
+            (len(w["input_ids"]), ai, wi)
+            for ai, p in enumerate(preds)
+            for wi, w in enumerate(p.windows)
+        ),
+        reverse=True,
+    )
+    autocast = (
+        torch.autocast("cpu", dtype=torch.bfloat16)
+        if dtype == "bfloat16"
+        else contextlib.nullcontext()
+    )
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast:
+            for b in range(0, len(order), batch_size):
+                batch = order[b : b + batch_size]
+                width = batch[0][0]
+                ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, (n, ai, wi) in enumerate(batch):
+                    ids[row, :n] = preds[ai].windows[wi]["input_ids"]
+                    mask[row, :n] = 1
+                logits, states = model.encode(
+                    torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+                )
+                p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                s = states.float().cpu().numpy() if keep_states else None
+                for row, (n, ai, wi) in enumerate(batch):
+                    preds[ai].probs[wi] = p[row, :n]
+                    if s is not None:
+                        preds[ai].states[wi] = s[row, :n]
+                    if on_progress is not None:
+                        on_progress(1.0 / len(preds[ai].windows))
+    finally:
+        model.train(was_training)
+    return preds
+
+
+def _pool(states: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
+    hidden = states.shape[-1]
+    out = np.zeros((len(ranges), 2 * hidden), dtype=np.float32)
+    for k, (a, b) in enumerate(ranges):
+        if b > a:
+            out[k, :hidden] = states[a:b].mean(axis=0)
+            out[k, hidden:] = states[a]
+    return out
+
+
+def _head_probs(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        logits = fn(*(torch.from_numpy(np.ascontiguousarray(a)).unsqueeze(0) for a in arrays))
+        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+
+
+def segment_units(
+    model: Any,
+    article: Article,
+    states: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    *,
+    labels: Sequence[str],
+    encoder: PairEncoder,
+    thresholds: Mapping[str, float] | None = None,
+    min_words: int | Mapping[str, int] = 0,
+) -> list[ArgUnit]:
+    """The rule candidates of ``article`` labelled by the unit head (``none`` dropped); score =
+    the probability of the chosen label."""
+    candidates = rule_candidates(article)
+    if not candidates:
+        return []
+    vectors = _pool(states, unit_token_ranges(offsets, candidates))
+    feats = encoder.unit_features(article.text, candidates, candidates)
+    probs = _head_probs(model.unit_logits, vectors, feats)
+    units: list[ArgUnit] = []
+    for unit, p in zip(candidates, probs, strict=True):
+        k = int(p.argmax())
+        if k == 0:
+            continue
+        label, score = labels[k - 1], float(p[k])
+        if thresholds is not None and score < float(thresholds.get(label, 0.0)):
+            continue
+        need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words
+        if need and len(article.text[unit.start : unit.end].split()) < need:
+            continue
+        units.append(
+            ArgUnit(f"T{len(units) + 1}", unit.start, unit.end, label, min(max(score, 0.0), 1.0))
+        )
+    return units
+
+
+def relation_probs(
+    model: Any,
+    article: Article,
+    units: Sequence[ArgUnit],
+    states: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    encoder: PairEncoder,
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Candidate pairs over ``units`` (text order) and their class probabilities."""
+    pairs = encoder.pairs(article.text, units)
+    if not pairs:
+        return [], np.zeros((0, 1 + len(encoder.relation_labels)), dtype=np.float32)
+    vectors = _pool(states, unit_token_ranges(offsets, units))
+    index = np.array(pairs, dtype=np.int64)
+    feats = encoder.pair_features(article.text, units, pairs)
+    import torch
+
+    with torch.inference_mode():
+        t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+        logits = model.relation_logits(
+            t(vectors[index[:, 0]]), t(vectors[index[:, 1]]), t(feats)
+        ).float()
+        roots = model.root_logits(
+            t(vectors), t(encoder.relation_unit_features(article.text, units))
+        ).float()
+        # each head unit: softmax over its candidate tails and the root
+        n = len(units)
+        grid = torch.full((n, n + 1), -1e4)
+        grid[index[:, 0], index[:, 1]] = logits[:, 0]
+        grid[:, n] = roots
+        attach = torch.softmax(grid, dim=-1)[index[:, 0], index[:, 1]]
+        label_p = torch.softmax(logits[:, 1:], dim=-1)
+        probs = torch.cat([(1 - attach).unsqueeze(-1), attach.unsqueeze(-1) * label_p], dim=-1)
+    return pairs, probs.numpy()
+
+
+def predict_articles(
+    model: Any,
+    codec: TokenTagCodec,
+    articles: Sequence[Article],
+    *,
+    units: str = "bio",
+    encoder: PairEncoder | None = None,
+    relations: bool = True,
+    decoding: str = "one_parent",
+    relation_threshold: float | Mapping[str, float] = 0.5,
+    thresholds: Mapping[str, float] | None = None,
+    min_words: int | Mapping[str, int] = 0,
+    viterbi: bool = True,
+    trim: bool = True,
+    stitch: str = "owned",
+    batch_size: int = 16,
+    pad_id: int = 0,
+    dtype: str = "float32",
+    on_progress: Callable[[float], None] | None = None,
+    collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
+) -> list[Article]:
+    """Copies of ``articles`` with predicted units (``units``: bio, segments or gold) and, when
+    the model has a relation head and ``relations``, predicted relations. ``collect`` receives
+    ``(article, units in text order, candidate pairs, pair probabilities)`` per article, for
+    tuning the relation decoding on dev without another forward pass."""
+    if units not in UNIT_SOURCES:
+        raise ValueError(f"units must be one of {', '.join(UNIT_SOURCES)}, got {units!r}")
+    want_relations = relations and getattr(model, "relation_head", None) is not None
+    need_states = want_relations or units == "segments"
+    if need_states and encoder is None:
+        raise ValueError("predicting relations or segments needs a PairEncoder")
+    preds = run_windows(
+        model,
+        codec,
+        articles,
+        batch_size=batch_size,
+        pad_id=pad_id,
+        dtype=dtype,
+        keep_states=need_states,
+        on_progress=on_progress,
+    )
+    out = []
+    for article, pred in zip(articles, preds, strict=True):
+        states = offsets = None
+        if need_states and pred.windows:
+            states = pred.stitched_states(codec)
+            _, offsets = codec.stitch(pred.windows, pred.probs)
+        if units == "gold":
+            found = article.sorted_units()
+        elif units == "segments":
+            found = (
+                segment_units(
+                    model,
+                    article,
+                    states,
+                    offsets,
+                    labels=codec.labels,
+                    encoder=encoder,
+                    thresholds=thresholds,
+                    min_words=min_words,
+                )
+                if states is not None
+                else []
+            )
+        else:
+            found = (
+                codec.decode(
+                    article,
+                    pred.windows,
+                    pred.probs,
+                    thresholds=thresholds,
+                    min_words=min_words,
+                    viterbi=viterbi,
+                    trim=trim,
+                    stitch=stitch,
+                )
+                if pred.windows
+                else []
+            )
+        rels = []
+        tagged = article.with_annotations(list(found), [])
+        if want_relations and states is not None and len(found) > 1:
+            ordered = tagged.sorted_units()
+            pairs, probs = relation_probs(model, article, ordered, states, offsets, encoder)
+            rels = decode_relations(
+                ordered,
+                pairs,
+                probs,
+                labels=encoder.relation_labels,
+                mode=decoding,
+                threshold=relation_threshold,
+            )
+            tagged = tagged.with_annotations(list(found), rels)
+            if collect is not None:
+                collect.append((article, ordered, pairs, probs))
+        out.append(tagged)
+    return out

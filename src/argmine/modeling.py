@@ -1,0 +1,343 @@
+"""The torch model: one encoder, a token (BIO) head, a unit head and a relation head.
+
+::
+
+    window input_ids ──encoder (any HF token-classification model)──> token states (B x L x H)
+        ├─ its own classifier ──> BIO tag logits                        (token loss)
+        ├─ unit spans ──pool (mean ‖ first token)──> unit vectors (B x U x 2H)
+        │     └─ unit head: MLP(unit vector ‖ unit features) ──> none / label logits   (unit loss)
+        └─ pair (head, tail) ──pair head: MLP(proj_h(u_h) ‖ proj_t(u_t) ‖ product ‖ pair
+              features) ──> none / supports / attacks logits                    (relation loss)
+
+    loss = token loss + unit_weight · unit loss + relation_weight · relation loss
+
+One forward pass per window serves all three heads. The token classifier is kept as the Hugging
+Face model it is (saved with ``save_pretrained``: ``config.json`` + ``model.safetensors``, so a
+model directory still loads with ``AutoModelForTokenClassification``); the two small heads are
+saved beside it in ``heads.safetensors`` with their shape in ``argmine.json``.
+
+Unit spans and pairs are given per window row in positions of that window: ``unit_spans``
+``(B x U x 2)`` half-open ``[start, end)`` (``end == 0`` pads), ``pairs`` ``(B x P x 2)`` indices
+into that row's ``unit_spans`` (``-1`` pads), ``pair_features`` ``(B x P x F)``, ``pair_labels``
+``(B x P)`` (``-100`` pads). The unit head reads its own spans (``seg_spans``, ``seg_features``,
+``seg_labels``) because it classifies candidate segments, while the relation head is trained on
+gold units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["ArgumentModel", "HeadSpec", "WindowCollator", "pool_spans"]
+
+HEADS_FILE = "heads.safetensors"
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """Shapes of the unit and relation heads (stored in ``argmine.json``)."""
+
+    hidden: int = 256
+    n_pair_features: int = 0
+    n_relation_classes: int = 0  # 1 + relation labels; 0 = no relation head
+    n_unit_features: int = 0
+    n_unit_classes: int = 0  # 1 + span labels; 0 = no unit head
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pool_spans(states: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+    """``(B x L x H)`` token states, ``(B x U x 2)`` spans -> ``(B x U x 2H)``: the mean of each
+    span's states and the state of its first token (zeros for padding spans)."""
+    length = states.shape[1]
+    positions = torch.arange(length, device=states.device).view(1, 1, length)
+    start = spans[..., 0:1]
+    end = spans[..., 1:2]
+    mask = ((positions >= start) & (positions < end)).to(states.dtype)  # B x U x L
+    counts = mask.sum(-1, keepdim=True).clamp(min=1.0)
+    mean = torch.bmm(mask, states) / counts
+    first_index = spans[..., 0].clamp(min=0, max=length - 1)  # B x U
+    first = torch.gather(states, 1, first_index.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
+    valid = (spans[..., 1] > spans[..., 0]).unsqueeze(-1).to(states.dtype)
+    return torch.cat([mean, first], dim=-1) * valid
+
+
+class _MLP(nn.Sequential):
+    def __init__(self, n_in: int, hidden: int, n_out: int, dropout: float) -> None:
+        super().__init__(
+            nn.Dropout(dropout), nn.Linear(n_in, hidden), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(hidden, n_out),
+        )  # fmt: skip
+
+
+class RelationHead(nn.Module):
+    """Scores candidate pairs and each unit's "no parent" option.
+
+    ``pair(heads, tails, features)`` -> ``(..., 1 + R)``: column 0 an attachment logit, the
+    rest relation-label logits. ``root(units, unit_features)`` -> ``(...)``: the logit of the
+    unit attaching to nothing. Each head unit's attachment is a softmax over its candidate
+    tails and the root (head selection, as in biaffine dependency parsers), trained by the
+    likelihood of its gold parent(s); the label is trained on gold pairs only.
+    """
+
+    def __init__(self, unit_dim: int, spec: HeadSpec) -> None:
+        super().__init__()
+        d = spec.hidden
+        self.head_proj = nn.Sequential(nn.Linear(unit_dim, d), nn.GELU())
+        self.tail_proj = nn.Sequential(nn.Linear(unit_dim, d), nn.GELU())
+        self.bilinear = nn.Bilinear(d, d, 1)
+        self.scorer = _MLP(3 * d + spec.n_pair_features, d, spec.n_relation_classes, spec.dropout)
+        self.root_scorer = _MLP(d + spec.n_unit_features, d, 1, spec.dropout)
+
+    def pair(self, heads: torch.Tensor, tails: torch.Tensor, features: torch.Tensor):
+        h = self.head_proj(heads)
+        t = self.tail_proj(tails)
+        logits = self.scorer(torch.cat([h, t, h * t, features], dim=-1))
+        attach = logits[..., :1] + self.bilinear(h.contiguous(), t.contiguous())
+        return torch.cat([attach, logits[..., 1:]], dim=-1)
+
+    def root(self, units: torch.Tensor, unit_features: torch.Tensor) -> torch.Tensor:
+        return self.root_scorer(torch.cat([self.head_proj(units), unit_features], dim=-1))[..., 0]
+
+
+def relation_loss(
+    pair_logits: torch.Tensor,
+    root_logits: torch.Tensor,
+    pairs: torch.Tensor,
+    pair_labels: torch.Tensor,
+    unit_valid: torch.Tensor,
+) -> torch.Tensor:
+    """Head-selection loss (each unit: softmax over its candidate tails and the root) plus the
+    label loss on gold pairs. Shapes: ``(B x P x (1+R))``, ``(B x U)``, ``(B x P x 2)``,
+    ``(B x P)``, ``(B x U)``."""
+    b, u = root_logits.shape
+    neg = -1e4
+    valid = pair_labels != IGNORE
+    bi, pi = valid.nonzero(as_tuple=True)
+    hi, ti = pairs[bi, pi, 0], pairs[bi, pi, 1]
+    scores = torch.full((b, u, u), neg, dtype=pair_logits.dtype, device=pair_logits.device)
+    scores = scores.index_put((bi, hi, ti), pair_logits[bi, pi, 0].float())
+    scores = torch.cat([scores, root_logits.float().unsqueeze(-1)], dim=-1)  # B x U x (U+1)
+    gold = torch.zeros((b, u, u + 1), dtype=torch.bool, device=pair_logits.device)
+    positive = pair_labels[bi, pi] > 0
+    gold[bi[positive], hi[positive], ti[positive]] = True
+    gold[..., u] = ~gold[..., :u].any(-1)
+    total = torch.logsumexp(scores, dim=-1)
+    good = torch.logsumexp(scores.masked_fill(~gold, neg), dim=-1)
+    mask = unit_valid
+    loss = (total - good)[mask].mean() if bool(mask.any()) else scores.sum() * 0.0
+    if bool(positive.any()):
+        label_logits = pair_logits[bi[positive], pi[positive], 1:].float()
+        loss = loss + nn.functional.cross_entropy(label_logits, pair_labels[bi, pi][positive] - 1)
+    return loss
+
+
+class ArgumentModel(nn.Module):
+    """A token classifier (``tagger``) plus optional unit and relation heads on its states."""
+
+    def __init__(
+        self,
+        tagger: nn.Module,
+        spec: HeadSpec,
+        *,
+        unit_weight: float = 1.0,
+        relation_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.tagger = tagger
+        self.spec = spec
+        hidden = int(tagger.config.hidden_size)
+        unit_dim = 2 * hidden
+        self.unit_head = (
+            _MLP(unit_dim + spec.n_unit_features, spec.hidden, spec.n_unit_classes, spec.dropout)
+            if spec.n_unit_classes
+            else None
+        )
+        self.relation_head = RelationHead(unit_dim, spec) if spec.n_relation_classes else None
+        self.unit_weight = unit_weight
+        self.relation_weight = relation_weight
+
+    @property
+    def config(self) -> Any:  # Trainer and callers read model.config
+        return self.tagger.config
+
+    # -- pieces used by training and inference ----------------------------------------------
+    def encode(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token logits and the last hidden states of one batch of windows."""
+        out = self.tagger(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        )
+        return out.logits, out.hidden_states[-1]
+
+    def unit_logits(self, unit_vectors: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        if self.unit_head is None:
+            raise ValueError("this model has no unit head")
+        return self.unit_head(torch.cat([unit_vectors, features], dim=-1))
+
+    def relation_logits(
+        self, heads: torch.Tensor, tails: torch.Tensor, features: torch.Tensor
+    ) -> torch.Tensor:
+        if self.relation_head is None:
+            raise ValueError("this model has no relation head")
+        return self.relation_head.pair(heads, tails, features)
+
+    def root_logits(self, units: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        if self.relation_head is None:
+            raise ValueError("this model has no relation head")
+        return self.relation_head.root(units, features)
+
+    # -- training forward ---------------------------------------------------------------------
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        unit_spans: torch.Tensor | None = None,
+        pairs: torch.Tensor | None = None,
+        pair_features: torch.Tensor | None = None,
+        pair_labels: torch.Tensor | None = None,
+        unit_features: torch.Tensor | None = None,
+        seg_spans: torch.Tensor | None = None,
+        seg_features: torch.Tensor | None = None,
+        seg_labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        logits, states = self.encode(input_ids, attention_mask)
+        out: dict[str, torch.Tensor] = {"logits": logits}
+        if labels is None:
+            return out
+        ce = nn.functional.cross_entropy
+        loss = ce(
+            logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
+        )
+        if (
+            self.unit_head is not None
+            and seg_spans is not None
+            and seg_labels is not None
+            and bool((seg_labels != IGNORE).any())
+        ):
+            vectors = pool_spans(states, seg_spans)
+            unit_logits = self.unit_logits(vectors, seg_features)
+            loss = loss + self.unit_weight * ce(
+                unit_logits.reshape(-1, unit_logits.shape[-1]).float(),
+                seg_labels.reshape(-1),
+                ignore_index=IGNORE,
+            )
+        if (
+            self.relation_head is not None
+            and unit_spans is not None
+            and pairs is not None
+            and pair_labels is not None
+            and bool((pair_labels != IGNORE).any())
+        ):
+            vectors = pool_spans(states, unit_spans)  # B x U x 2H
+            index = pairs.clamp(min=0)
+            dim = vectors.shape[-1]
+            heads = torch.gather(vectors, 1, index[..., 0:1].expand(-1, -1, dim))
+            tails = torch.gather(vectors, 1, index[..., 1:2].expand(-1, -1, dim))
+            rel_logits = self.relation_logits(heads, tails, pair_features)
+            roots = self.root_logits(vectors, unit_features)
+            unit_valid = unit_spans[..., 1] > unit_spans[..., 0]
+            loss = loss + self.relation_weight * relation_loss(
+                rel_logits, roots, pairs, pair_labels, unit_valid
+            )
+        out["loss"] = loss
+        return out
+
+    # -- files ----------------------------------------------------------------------------------
+    def head_state(self) -> dict[str, torch.Tensor]:
+        state = {}
+        for name, module in (("unit_head", self.unit_head), ("relation_head", self.relation_head)):
+            if module is not None:
+                for key, value in module.state_dict().items():
+                    state[f"{name}.{key}"] = value.detach().contiguous().cpu()
+        return state
+
+    def save_heads(self, directory: str | Path) -> Path | None:
+        from safetensors.torch import save_file
+
+        state = self.head_state()
+        if not state:
+            return None
+        path = Path(directory) / HEADS_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(state, str(tmp))
+        tmp.replace(path)
+        return path
+
+    def load_heads(self, directory: str | Path) -> None:
+        from safetensors.torch import load_file
+
+        path = Path(directory) / HEADS_FILE
+        state = load_file(str(path))
+        for name, module in (("unit_head", self.unit_head), ("relation_head", self.relation_head)):
+            if module is None:
+                continue
+            sub = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
+            module.load_state_dict(sub, strict=True)
+
+
+class WindowCollator:
+    """Pads a list of window rows (see the module docstring) into one batch of tensors."""
+
+    def __init__(self, *, pad_id: int = 0) -> None:
+        self.pad_id = pad_id
+
+    @staticmethod
+    def _pad3(rows: list[list[list[float]]], width: int, fill: float, dtype: torch.dtype):
+        n = max((len(r) for r in rows), default=0)
+        out = torch.full((len(rows), max(n, 1), width), fill, dtype=dtype)
+        for b, r in enumerate(rows):
+            if r:
+                out[b, : len(r)] = torch.tensor(r, dtype=dtype).view(len(r), width)
+        return out
+
+    @staticmethod
+    def _pad2(rows: list[list[int]], fill: int) -> torch.Tensor:
+        n = max((len(r) for r in rows), default=0)
+        out = torch.full((len(rows), max(n, 1)), fill, dtype=torch.long)
+        for b, r in enumerate(rows):
+            if r:
+                out[b, : len(r)] = torch.tensor(r, dtype=torch.long)
+        return out
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+        for b, f in enumerate(features):
+            n = len(f["input_ids"])
+            ids[b, :n] = torch.tensor(f["input_ids"], dtype=torch.long)
+            mask[b, :n] = 1
+            if "labels" in f:
+                labels[b, :n] = torch.tensor(f["labels"], dtype=torch.long)
+        batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        if "pairs" in features[0]:
+            n_pf = max((len(p) for f in features for p in f["pair_features"]), default=0)
+            n_sf = max((len(p) for f in features for p in f["seg_features"]), default=0)
+            batch["unit_spans"] = self._pad3([f["unit_spans"] for f in features], 2, 0, torch.long)
+            batch["pairs"] = self._pad3([f["pairs"] for f in features], 2, -1, torch.long)
+            batch["pair_features"] = self._pad3(
+                [f["pair_features"] for f in features], max(n_pf, 1), 0.0, torch.float32
+            )
+            batch["pair_labels"] = self._pad2([f["pair_labels"] for f in features], IGNORE)
+            n_uf = max((len(p) for f in features for p in f["unit_features"]), default=0)
+            batch["unit_features"] = self._pad3(
+                [f["unit_features"] for f in features], max(n_uf, 1), 0.0, torch.float32
+            )
+            batch["seg_spans"] = self._pad3([f["seg_spans"] for f in features], 2, 0, torch.long)
+            batch["seg_features"] = self._pad3(
+                [f["seg_features"] for f in features], max(n_sf, 1), 0.0, torch.float32
+            )
+            batch["seg_labels"] = self._pad2([f["seg_labels"] for f in features], IGNORE)
+        return batch

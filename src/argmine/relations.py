@@ -1,0 +1,382 @@
+"""Units and relations <-> the inputs of the unit and relation heads, and relation decoding.
+
+No torch; numpy and networkx only. The data flow of the argument-structure task::
+
+    Article(units, relations)
+        ──sorted units, paragraph of each unit (blank-line blocks)──>
+        ──candidate_pairs(scope, max_distance)──> ordered pairs (head i, tail j), i != j
+        ──pair_features──> distance / order / paragraph / position / endpoint-label features
+        ──gold relations──> pair label ids (0 = no relation, 1.. = relation labels)  [training]
+    model (unit vectors pooled from the encoder's token states; a pair scorer over head, tail,
+           their product and the pair features) ──> per-pair probabilities (none, label...)
+        ──decode_relations: independent | one_parent | tree──> ArgRelation(head, tail, label, score)
+
+Candidate scopes
+----------------
+``paragraph``: head and tail in the same paragraph; ``distance``: at most ``max_distance`` units
+apart in text order; ``paragraph_or_distance``: either; ``all``: every ordered pair. What share
+of gold relations each scope covers is measured by :func:`scope_coverage` (``benchmarks/
+relations.py`` prints it per corpus), so the scope is a measured choice, not a guess.
+
+Decoding
+--------
+``independent``: every pair whose relation probability (1 - P(none)) reaches the threshold.
+``one_parent``: each unit supports or attacks at most one target, its most probable one, if that
+reaches the threshold (essays and microtexts are annotated this way). ``tree``: a maximum
+spanning arborescence (Edmonds, networkx) over the units plus a virtual root, edge weights
+log-probabilities, with as few roots as the candidate pairs allow: every unit but the root(s)
+gets exactly one parent, no cycles (microtexts and essays are such trees; the threshold does
+not apply).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from argmine.document import ArgRelation, ArgUnit, Article
+
+__all__ = [
+    "DECODINGS",
+    "SCOPES",
+    "PairEncoder",
+    "clean_relations",
+    "decode_relations",
+    "paragraph_ids",
+    "rule_candidates",
+    "scope_coverage",
+    "segment_gold_labels",
+    "unit_token_ranges",
+]
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("paragraph", "distance", "paragraph_or_distance", "all")
+DECODINGS = ("independent", "one_parent", "tree")
+NONE = 0  # pair label id of "no relation"
+
+_BLANK = re.compile(r"\n[ \t\r]*\n")
+_DIST_BUCKETS = (-3, -2, -1, 1, 2, 3)  # plus "< -3" and "> 3"
+
+
+def paragraph_ids(text: str, starts: Sequence[int]) -> list[int]:
+    """The paragraph (blank-line separated block, counted from 0) of each character offset."""
+    breaks = [m.end() for m in _BLANK.finditer(text)]
+    return [int(np.searchsorted(breaks, s, side="right")) for s in starts]
+
+
+def clean_relations(article: Article, labels: Sequence[str]) -> list[ArgRelation]:
+    """The article's relations usable for training: known label, both ends present, no
+    self-loop, one relation per ordered pair. Each problem is logged once with the article id
+    and the relation skipped."""
+    unit_ids = {u.id for u in article.units}
+    kept: list[ArgRelation] = []
+    seen: set[tuple[str, str]] = set()
+    problems: dict[str, list[str]] = {}
+    for rel in article.relations:
+        if rel.label not in labels:
+            problems.setdefault(f"unknown relation label {rel.label!r}", []).append(rel.id)
+        elif rel.head not in unit_ids or rel.tail not in unit_ids:
+            problems.setdefault("head or tail unit missing", []).append(rel.id)
+        elif rel.head == rel.tail:  # pragma: no cover - ArgRelation refuses self-loops
+            problems.setdefault("self-loop", []).append(rel.id)
+        elif (rel.head, rel.tail) in seen:
+            problems.setdefault("duplicate head/tail pair", []).append(rel.id)
+        else:
+            seen.add((rel.head, rel.tail))
+            kept.append(rel)
+    for problem, ids in problems.items():
+        log.warning(
+            "article %s: skipped %d relation(s), %s (%s)",
+            article.id,
+            len(ids),
+            problem,
+            ", ".join(ids[:5]),
+        )
+    return kept
+
+
+def _in_scope(i: int, j: int, paragraphs: Sequence[int], scope: str, max_distance: int) -> bool:
+    same = paragraphs[i] == paragraphs[j]
+    near = abs(i - j) <= max_distance
+    if scope == "paragraph":
+        return same
+    if scope == "distance":
+        return near
+    if scope == "paragraph_or_distance":
+        return same or near
+    return True
+
+
+@dataclass(frozen=True)
+class PairEncoder:
+    """Candidate pairs, their features and labels for one label set and scope.
+
+    ``span_labels``: the unit labels (their one-hots are pair and unit features);
+    ``relation_labels``: pair label ids are 1 + their index (0 = no relation).
+    """
+
+    span_labels: tuple[str, ...]
+    relation_labels: tuple[str, ...]
+    scope: str = "paragraph_or_distance"
+    max_distance: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "span_labels", tuple(self.span_labels))
+        object.__setattr__(self, "relation_labels", tuple(self.relation_labels))
+        if self.scope not in SCOPES:
+            raise ValueError(
+                f"relation scope must be one of {', '.join(SCOPES)}, got {self.scope!r}"
+            )
+        if self.max_distance < 1:
+            raise ValueError(f"max_distance must be >= 1, got {self.max_distance!r}")
+        if not self.relation_labels:
+            raise ValueError("at least one relation label is needed")
+
+    @property
+    def n_pair_features(self) -> int:
+        return 18 + 2 * len(self.span_labels)
+
+    @property
+    def n_unit_features(self) -> int:
+        return len(self.span_labels) + 8
+
+    # -- pairs ------------------------------------------------------------------------------
+    def pairs(self, text: str, units: Sequence[ArgUnit]) -> list[tuple[int, int]]:
+        """Candidate ordered pairs ``(head index, tail index)`` over ``units`` (text order)."""
+        paragraphs = paragraph_ids(text, [u.start for u in units])
+        n = len(units)
+        return [
+            (i, j)
+            for i in range(n)
+            for j in range(n)
+            if i != j and _in_scope(i, j, paragraphs, self.scope, self.max_distance)
+        ]
+
+    def pair_features(
+        self, text: str, units: Sequence[ArgUnit], pairs: Sequence[tuple[int, int]]
+    ) -> np.ndarray:
+        """``len(pairs) x n_pair_features`` float32 features (units in text order)."""
+        n = len(units)
+        paragraphs = paragraph_ids(text, [u.start for u in units])
+        label_index = {label: k for k, label in enumerate(self.span_labels)}
+        nl = len(self.span_labels)
+        out = np.zeros((len(pairs), self.n_pair_features), dtype=np.float32)
+        last = max(n - 1, 1)
+        for row, (i, j) in enumerate(pairs):
+            d = j - i
+            f = out[row]
+            f[0] = max(-1.0, min(1.0, d / 10.0))
+            bucket = (
+                0 if d < -3 else 7 if d > 3 else 1 + _DIST_BUCKETS.index(d)
+            )  # 8 distance buckets
+            f[1 + bucket] = 1.0
+            f[9] = float(paragraphs[i] == paragraphs[j])
+            f[10] = min(abs(paragraphs[i] - paragraphs[j]) / 5.0, 1.0)
+            f[11] = i / last
+            f[12] = j / last
+            f[13] = float(j == 0)
+            f[14] = float(j == n - 1)
+            f[15] = float(i == 0)
+            f[16] = float(i == n - 1)
+            f[17] = math.log(n) / 4.0
+            hi = label_index.get(units[i].label)
+            ti = label_index.get(units[j].label)
+            if hi is not None:
+                f[18 + hi] = 1.0
+            if ti is not None:
+                f[18 + nl + ti] = 1.0
+        return out
+
+    def pair_labels(
+        self,
+        units: Sequence[ArgUnit],
+        pairs: Sequence[tuple[int, int]],
+        relations: Sequence[ArgRelation],
+    ) -> list[int]:
+        """0 for no relation, else 1 + the index of the relation's label."""
+        index = {u.id: k for k, u in enumerate(units)}
+        gold = {
+            (index[r.head], index[r.tail]): 1 + self.relation_labels.index(r.label)
+            for r in relations
+            if r.head in index and r.tail in index and r.label in self.relation_labels
+        }
+        return [gold.get(p, NONE) for p in pairs]
+
+    def unit_features(
+        self, text: str, units: Sequence[ArgUnit], rule_units: Sequence[ArgUnit | None] = ()
+    ) -> np.ndarray:
+        """``len(units) x n_unit_features``: the rule label (one-hot) and score of each
+        candidate (``rule_units[k]``, the rules' unit at the same place or None), its position
+        in the article and its paragraph, and its length."""
+        n = len(units)
+        nl = len(self.span_labels)
+        label_index = {label: k for k, label in enumerate(self.span_labels)}
+        paragraphs = paragraph_ids(text, [u.start for u in units])
+        out = np.zeros((n, self.n_unit_features), dtype=np.float32)
+        last = max(n - 1, 1)
+        n_para = max(max(paragraphs, default=0), 1)
+        for k, unit in enumerate(units):
+            f = out[k]
+            rule = rule_units[k] if k < len(rule_units) else None
+            if rule is not None and rule.label in label_index:
+                f[label_index[rule.label]] = 1.0
+                f[nl] = float(rule.score or 0.0)
+            f[nl + 1] = k / last
+            f[nl + 2] = float(k == 0 or paragraphs[k - 1] != paragraphs[k])
+            f[nl + 3] = float(k == n - 1 or paragraphs[k + 1] != paragraphs[k])
+            f[nl + 4] = float(k == 0)
+            f[nl + 5] = float(k == n - 1)
+            f[nl + 6] = paragraphs[k] / n_para
+            f[nl + 7] = min(len(text[unit.start : unit.end].split()) / 50.0, 1.0)
+        return out
+
+    def relation_unit_features(self, text: str, units: Sequence[ArgUnit]) -> np.ndarray:
+        """Features of each unit as a relation endpoint: its own label (one-hot; gold in
+        training, predicted when tagging) and position, no score (gold units have none)."""
+        out = self.unit_features(text, units, units)
+        out[:, len(self.span_labels)] = 0.0
+        return out
+
+
+def unit_token_ranges(
+    offsets: Sequence[tuple[int, int]], units: Sequence[ArgUnit]
+) -> list[tuple[int, int]]:
+    """``[first, last)`` document tokens whose characters overlap each unit (empty range if
+    none)."""
+    starts = np.array([a for a, _ in offsets], dtype=np.int64)
+    ends = np.array([b for _, b in offsets], dtype=np.int64)
+    out = []
+    for unit in units:
+        lo = int(np.searchsorted(ends, unit.start, side="right"))
+        hi = int(np.searchsorted(starts, unit.end, side="left"))
+        out.append((lo, max(lo, hi)))
+    return out
+
+
+def rule_candidates(article: Article) -> list[ArgUnit]:
+    """The rule pre-annotator's units of ``article``: the candidates the unit head labels."""
+    from argmine.prelabel import prelabel
+
+    return prelabel(article.with_annotations([], [])).sorted_units()
+
+
+def segment_gold_labels(
+    candidates: Sequence[ArgUnit], gold: Sequence[ArgUnit], labels: Sequence[str]
+) -> list[int]:
+    """Unit-head targets: 1 + the label index of the gold unit each candidate overlap-matches
+    (one-to-one, any label), else 0."""
+    from argmine.evaluate import match_units, overlap_match
+
+    targets = [0] * len(candidates)
+    gold = [u for u in gold if u.label in labels]
+    for gi, ci in match_units(gold, list(candidates), criterion=overlap_match, same_label=False):
+        targets[ci] = 1 + list(labels).index(gold[gi].label)
+    return targets
+
+
+def scope_coverage(articles: Sequence[Article], encoder: PairEncoder) -> dict[str, float | int]:
+    """Share of gold relations whose (head, tail) is a candidate pair of ``encoder``'s scope."""
+    covered = total = candidates = 0
+    for article in articles:
+        units = article.sorted_units()
+        pairs = set(encoder.pairs(article.text, units))
+        candidates += len(pairs)
+        index = {u.id: k for k, u in enumerate(units)}
+        for rel in article.relations:
+            if rel.head in index and rel.tail in index:
+                total += 1
+                covered += (index[rel.head], index[rel.tail]) in pairs
+    return {
+        "relations": total,
+        "covered": covered,
+        "coverage": covered / total if total else 0.0,
+        "candidate_pairs": candidates,
+    }
+
+
+def decode_relations(
+    units: Sequence[ArgUnit],
+    pairs: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    *,
+    labels: Sequence[str],
+    mode: str = "one_parent",
+    threshold: float | Mapping[str, float] = 0.5,
+) -> list[ArgRelation]:
+    """Relations ``R1``... from per-pair probabilities (``len(pairs) x (1 + len(labels))``,
+    column 0 = no relation). ``threshold`` applies to the relation probability 1 - P(none)
+    (one number, or per relation label: then to the probability of the pair's best label
+    after the label is chosen). The score of a relation is that relation probability."""
+    if mode not in DECODINGS:
+        raise ValueError(f"relation decoding must be one of {', '.join(DECODINGS)}, got {mode!r}")
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(pairs) == 0:
+        return []
+    if probs.shape != (len(pairs), 1 + len(labels)):
+        raise ValueError(
+            f"relation probabilities of shape {probs.shape} do not fit "
+            f"{len(pairs)} pairs x {1 + len(labels)} classes"
+        )
+    p_rel = 1.0 - probs[:, 0]
+    best_label = probs[:, 1:].argmax(axis=1)
+
+    def passes(row: int) -> bool:
+        if isinstance(threshold, Mapping):
+            return p_rel[row] >= float(threshold.get(labels[best_label[row]], 0.5))
+        return p_rel[row] >= float(threshold)
+
+    chosen: list[int] = []
+    if mode == "independent":
+        chosen = [row for row in range(len(pairs)) if passes(row)]
+    elif mode == "one_parent":
+        best: dict[int, int] = {}
+        for row, (i, _) in enumerate(pairs):
+            if i not in best or p_rel[row] > p_rel[best[i]]:
+                best[i] = row
+        chosen = sorted(row for row in best.values() if passes(row))
+    else:
+        chosen = _arborescence(len(units), pairs, p_rel, passes)
+    out = []
+    for row in sorted(chosen, key=lambda r: (pairs[r][0], pairs[r][1])):
+        i, j = pairs[row]
+        out.append(
+            ArgRelation(
+                id=f"R{len(out) + 1}",
+                head=units[i].id,
+                tail=units[j].id,
+                label=labels[best_label[row]],
+                score=float(min(max(p_rel[row], 0.0), 1.0)),
+            )
+        )
+    return out
+
+
+def _arborescence(n: int, pairs, p_rel: np.ndarray, passes) -> list[int]:
+    """Rows of the maximum spanning arborescence with as few roots as the candidate pairs
+    allow (one, when every pair is a candidate): edges tail -> head (a head's parent is the
+    unit it supports or attacks) weigh log P(relation); a virtual root links to each unit
+    with log P(no outgoing relation) minus a large constant, so a unit stays a root only when
+    it cannot attach or is the most root-like of its component. The threshold does not
+    apply: in a tree every unit but the roots attaches."""
+    import networkx as nx
+
+    eps = 1e-6
+    penalty = 1e3
+    graph = nx.DiGraph()
+    root = -1
+    graph.add_node(root)
+    best = np.zeros(n)
+    for row, (i, _) in enumerate(pairs):
+        best[i] = max(best[i], p_rel[row])
+    for i in range(n):
+        graph.add_edge(root, i, weight=math.log(max(1.0 - best[i], eps)) - penalty, row=None)
+    for row, (i, j) in enumerate(pairs):
+        graph.add_edge(j, i, weight=math.log(max(p_rel[row], eps)), row=row)
+    tree = nx.maximum_spanning_arborescence(graph, attr="weight", preserve_attrs=True)
+    return [data["row"] for _, _, data in tree.edges(data=True) if data.get("row") is not None]

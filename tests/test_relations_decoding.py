@@ -1,0 +1,211 @@
+"""Relation candidates, features, decoding and metrics, with hand-built articles and perfect
+(or hand-set) probabilities: no weights needed."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from argmine.document import ArgRelation, ArgUnit, Article
+from argmine.evaluate import attachment_scores, relation_scores
+from argmine.relations import (
+    DECODINGS,
+    PairEncoder,
+    clean_relations,
+    decode_relations,
+    paragraph_ids,
+    scope_coverage,
+)
+
+LABELS = ("Claim", "Evidence", "Conclusion")
+RELS = ("supports", "attacks")
+
+TEXT = "Aaa aaa.\n\nBbb bbb. Ccc ccc.\n\nDdd ddd. Eee eee."
+
+
+def _article(relations=()) -> Article:
+    spans = [(0, 8, "Conclusion"), (10, 18, "Claim"), (19, 27, "Evidence"), (29, 37, "Claim")]
+    spans.append((38, 46, "Evidence"))
+    units = [ArgUnit(f"T{i + 1}", s, e, lab) for i, (s, e, lab) in enumerate(spans)]
+    return Article(id="a", text=TEXT, units=units, relations=list(relations))
+
+
+GOLD = [
+    ArgRelation("R1", "T2", "T1", "supports"),
+    ArgRelation("R2", "T3", "T2", "supports"),
+    ArgRelation("R3", "T4", "T1", "attacks"),
+    ArgRelation("R4", "T5", "T4", "supports"),
+]
+
+
+def _perfect(encoder, article):
+    units = article.sorted_units()
+    pairs = encoder.pairs(article.text, units)
+    labels = encoder.pair_labels(units, pairs, article.relations)
+    probs = np.zeros((len(pairs), 1 + len(RELS)))
+    probs[np.arange(len(pairs)), labels] = 1.0
+    return units, pairs, probs
+
+
+def test_relations_paragraph_ids_count_blank_line_blocks():
+    assert paragraph_ids(TEXT, [0, 10, 19, 29, 38]) == [0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("scope", "distance", "expected"),
+    [
+        # pairs in text order: T1..T5 in paragraphs 0,1,1,2,2
+        ("paragraph", 1, {(1, 2), (2, 1), (3, 4), (4, 3)}),
+        ("distance", 1, {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (3, 4), (4, 3)}),
+        ("all", 1, {(i, j) for i in range(5) for j in range(5) if i != j}),
+    ],
+)
+def test_relations_candidate_pairs_follow_the_scope(scope, distance, expected):
+    encoder = PairEncoder(LABELS, RELS, scope=scope, max_distance=distance)
+    article = _article()
+    assert set(encoder.pairs(article.text, article.sorted_units())) == expected
+
+
+def test_relations_scope_coverage_counts_reachable_gold_relations():
+    # Gold: T2->T1 (distance 1), T3->T2 (same paragraph), T4->T1 (distance 3), T5->T4.
+    article = _article(GOLD)
+    near = scope_coverage([article], PairEncoder(LABELS, RELS, "paragraph", 1))
+    assert (near["covered"], near["relations"]) == (2, 4)  # T3->T2 and T5->T4 only
+    every = scope_coverage([article], PairEncoder(LABELS, RELS, "all", 1))
+    assert every["coverage"] == 1.0
+
+
+@pytest.mark.parametrize("mode", DECODINGS)
+def test_relations_decode_perfect_scores_gives_the_gold_tree(mode):
+    article = _article(GOLD)
+    encoder = PairEncoder(LABELS, RELS, scope="all")
+    units, pairs, probs = _perfect(encoder, article)
+    got = decode_relations(units, pairs, probs, labels=RELS, mode=mode, threshold=0.5)
+    assert {(r.head, r.tail, r.label) for r in got} == {(r.head, r.tail, r.label) for r in GOLD}
+    assert all(r.score == pytest.approx(1.0) for r in got)
+
+
+def _two_parent_probs():
+    """T3 is likely to support both T2 (0.9) and T4 (0.8); T2 -> T3 (0.7) would close a
+    cycle with T3 -> T2."""
+    article = _article()
+    units = article.sorted_units()
+    pairs = [(2, 1), (2, 3), (1, 2), (1, 0), (3, 0), (4, 3)]
+    p = {(2, 1): 0.9, (2, 3): 0.8, (1, 2): 0.7, (1, 0): 0.6, (3, 0): 0.95, (4, 3): 0.3}
+    probs = np.array([[1 - p[q], p[q], 0.0] for q in pairs])
+    return units, pairs, probs
+
+
+def test_relations_independent_keeps_every_pair_over_the_threshold():
+    units, pairs, probs = _two_parent_probs()
+    got = decode_relations(units, pairs, probs, labels=RELS, mode="independent", threshold=0.5)
+    assert {(r.head, r.tail) for r in got} == {
+        ("T3", "T2"),
+        ("T3", "T4"),
+        ("T2", "T3"),
+        ("T2", "T1"),
+        ("T4", "T1"),
+    }
+
+
+def test_relations_one_parent_keeps_each_units_best_target_over_the_threshold():
+    units, pairs, probs = _two_parent_probs()
+    got = decode_relations(units, pairs, probs, labels=RELS, mode="one_parent", threshold=0.5)
+    # T3 -> T2 (0.9 beats 0.8), T2 -> T3 (0.7 beats 0.6), T4 -> T1; T5 -> T4 is below 0.5.
+    assert {(r.head, r.tail) for r in got} == {("T3", "T2"), ("T2", "T3"), ("T4", "T1")}
+
+
+def test_relations_tree_has_no_cycle_and_one_parent_each():
+    units, pairs, probs = _two_parent_probs()
+    got = decode_relations(units, pairs, probs, labels=RELS, mode="tree", threshold=0.5)
+    heads = [r.head for r in got]
+    assert len(heads) == len(set(heads))
+    parent = {r.head: r.tail for r in got}
+    for start in parent:  # following parents always ends at a root
+        seen, node = set(), start
+        while node in parent:
+            assert node not in seen
+            seen.add(node)
+            node = parent[node]
+    # T1 has no candidate target, so it is the root. T3 -> T2 (0.9) with T2 -> T1 (0.6)
+    # weighs 0.54; T2 -> T3 (0.7) with T3 -> T4 (0.8) weighs 0.56 and wins, T3 -> T2 with
+    # T2 -> T3 would be a cycle. T4 -> T1 and T5 -> T4 are the only choices left.
+    assert set(parent.items()) == {("T2", "T3"), ("T3", "T4"), ("T4", "T1"), ("T5", "T4")}
+
+
+def test_relations_decode_rejects_bad_shapes_and_modes():
+    units, pairs, probs = _two_parent_probs()
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        decode_relations(units, pairs, probs, labels=RELS, mode="greedy")
+    with pytest.raises(ValueError, match="do not fit"):
+        decode_relations(units, pairs, probs[:, :2], labels=RELS)
+
+
+def test_relations_features_mark_order_paragraph_and_endpoint_labels():
+    article = _article()
+    encoder = PairEncoder(LABELS, RELS, scope="all")
+    units = article.sorted_units()
+    feats = encoder.pair_features(article.text, units, [(2, 1), (0, 4)])
+    assert feats.shape == (2, encoder.n_pair_features)
+    assert feats[0, 9] == 1.0 and feats[1, 9] == 0.0  # same paragraph
+    assert feats[0, 1 + 3] == 1.0  # distance -1: buckets < -3, -3, -2, -1, 1, 2, 3, > 3
+    assert feats[1, 1 + 7] == 1.0  # distance > 3 bucket
+    nl = len(LABELS)
+    assert feats[0, 18 + LABELS.index("Evidence")] == 1.0  # head label
+    assert feats[0, 18 + nl + LABELS.index("Claim")] == 1.0  # tail label
+
+
+def test_relations_clean_skips_bad_relations_once_with_the_article_id(caplog):
+    article = _article(
+        [
+            ArgRelation("R1", "T2", "T1", "supports"),
+            ArgRelation("R2", "T2", "T1", "attacks"),  # same pair again
+            ArgRelation("R3", "T9", "T1", "supports"),  # missing head
+            ArgRelation("R4", "T3", "T2", "rebuts"),  # unknown label
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="argmine.relations"):
+        kept = clean_relations(article, RELS)
+    assert [r.id for r in kept] == ["R1"]
+    text = caplog.text
+    assert "article a" in text and "duplicate" in text and "missing" in text
+    assert "'rebuts'" in text
+    assert len(caplog.records) == 3
+
+
+def test_evaluate_relation_scores_exact_overlap_and_link():
+    gold = _article(GOLD)
+    # predicted units: T2 shifted by one character (overlap match, not exact)
+    units = list(gold.units)
+    units[1] = ArgUnit("T2", 10, 17, "Claim")
+    pred = gold.with_annotations(
+        [ArgUnit(f"P{u.id}", u.start, u.end, u.label) for u in units],
+        [
+            ArgRelation("X1", "PT2", "PT1", "supports"),  # right (overlap only)
+            ArgRelation("X2", "PT3", "PT2", "attacks"),  # right pair, wrong label
+            ArgRelation("X3", "PT5", "PT4", "supports"),  # right
+        ],
+    )
+    scores = relation_scores([gold], [pred], labels=list(RELS))
+    # overlap: tp 2 (X1, X3), fp 1 (X2), fn 2 (R2, R3) -> F1 = 2 / (2 + 1.5)
+    assert scores["overlap"]["micro"]["f1"] == pytest.approx(2 / 3.5)
+    # exact: T2 does not match, so X1 and X2 miss: tp 1, fp 2, fn 3 -> 1 / 3.5
+    assert scores["exact"]["micro"]["f1"] == pytest.approx(1 / 3.5)
+    # link (label ignored), overlap: tp 3, fp 0, fn 1 -> 3 / 3.5
+    assert scores["overlap"]["link"]["f1"] == pytest.approx(3 / 3.5)
+
+
+def test_evaluate_attachment_counts_every_ordered_pair():
+    gold = _article(GOLD)
+    pred = gold.with_annotations(
+        gold.units,
+        [ArgRelation("X1", "T2", "T1", "attacks"), ArgRelation("X2", "T1", "T5", "supports")],
+    )
+    scores = attachment_scores([gold], [pred])
+    # 5 units -> 20 ordered pairs; gold attached 4. tp 1 (T2->T1, label ignored), fp 1, fn 3,
+    # tn 15. attach F1 = 1 / (1 + 2) = 1/3; no-attach F1 = 15 / (15 + 2) = 15/17.
+    assert (scores["tp"], scores["fp"], scores["fn"], scores["tn"]) == (1, 1, 3, 15)
+    assert scores["attach_f1"] == pytest.approx(1 / 3)
+    assert scores["macro_f1"] == pytest.approx((1 / 3 + 15 / 17) / 2)
