@@ -67,9 +67,7 @@ def test_benchmark_speed_paths_table_and_verdicts(tiny_model, corpora):
             "--corpora",
             str(corpora),
             "--paths",
-            "pipeline,float32,int8",
-            "--int8-calibration-windows",
-            "8",
+            "pipeline,float32,bfloat16",
         ],
         capture_output=True,
         text=True,
@@ -80,6 +78,6 @@ def test_benchmark_speed_paths_table_and_verdicts(tiny_model, corpora):
     lines = proc.stdout.strip().splitlines()
     assert lines[0].startswith("CPU: ") and "amx_tile " in lines[0] and "avx2 " in lines[0]
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in lines if line.startswith("| ")}
-    assert set(rows) >= {"pipeline", "float32", "int8"}
+    assert set(rows) >= {"pipeline", "float32", "bfloat16"}
     assert rows["float32"][6] == "+0.000, +0.000" and rows["float32"][7] == "1.000"
     assert json.loads(lines[-1])["paths"][0] == "float32=pass"

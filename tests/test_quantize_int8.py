@@ -29,6 +29,13 @@ def test_quantize_int8_tagger_close_to_float32(tiny_model, tmp_path):
     path = export_int8(tiny_model, calibration, tmp_path / "int8.onnx", windows=16, threads=1)
     assert path.is_file() and list(tmp_path.iterdir()) == [path]  # no stray export files
 
+    fp32 = Tagger.load(tiny_model, threads=1)
+    if fp32.network.unit_head is not None or fp32.has_relations:
+        # the tiny config now trains unit and relation heads, which need hidden states the
+        # int8 ONNX graph does not export: the int8 path refuses such models with one line
+        with pytest.raises(ValueError, match="the int8 path has no unit or relation heads yet"):
+            int8_tagger(tiny_model, path, threads=1)
+        return
     int8 = int8_tagger(tiny_model, path, threads=1)
     fp32 = Tagger.load(tiny_model, threads=1)
     agree = total = 0

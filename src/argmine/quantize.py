@@ -32,9 +32,12 @@ __all__ = ["OrtTokenModel", "export_int8", "int8_tagger"]
 class OrtTokenModel:
     """An ONNX Runtime session with the call shape Tagger uses of a torch token classifier."""
 
-    def __init__(self, path: str | os.PathLike[str], *, threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, config: Any = None, threads: int | None = None
+    ) -> None:
         import onnxruntime as ort
 
+        self.config = config  # the float model's config (ArgumentModel reads hidden_size)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -42,14 +45,17 @@ class OrtTokenModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, *, input_ids: Any, attention_mask: Any) -> Any:
+    def __call__(
+        self, *, input_ids: Any, attention_mask: Any, output_hidden_states: bool = False
+    ) -> Any:
         import torch
 
         (logits,) = self.session.run(
             ["logits"],
             {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()},
         )
-        return SimpleNamespace(logits=torch.from_numpy(logits))
+        # no hidden states: the int8 path tags units only (int8_tagger refuses relation models)
+        return SimpleNamespace(logits=torch.from_numpy(logits), hidden_states=(torch.zeros(0),))
 
 
 def _calibration_windows(tagger: Any, articles: Sequence[Article], limit: int) -> list[Any]:
@@ -145,8 +151,10 @@ def int8_tagger(
     from argmine.tag import Tagger
 
     base = Tagger.load(model_dir, threads=threads)
+    if base.has_relations or base.network.unit_head is not None:
+        raise ValueError(f"{model_dir}: the int8 path has no unit or relation heads yet")
     return Tagger(
-        model=OrtTokenModel(onnx_path, threads=threads),
+        model=OrtTokenModel(onnx_path, config=base.model.config, threads=threads),
         tokenizer=base.tokenizer,
         spec=base.spec,
         model_dir=base.model_dir,
