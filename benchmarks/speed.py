@@ -124,6 +124,245 @@ def span_identity(pairs) -> tuple[int, int]:
     return same, union
 
 
+PATHS = ("pipeline", "float32", "bfloat16", "int8", "ray")
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> str:
+    """What this CPU offers for fast inference: torch's view and /proc/cpuinfo's flags."""
+    import torch
+
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or platform.machine(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.machine()
+    )
+    has = ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in CPU_FLAGS)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    return (
+        f"CPU: {model}; torch capability {torch.backends.cpu.get_cpu_capability()}, "
+        f"torch AMX tiles {'yes' if amx else 'no'}, torch AVX512-BF16 {'yes' if bf16 else 'no'}; "
+        f"/proc/cpuinfo: {has}"
+    )
+
+
+def compare_paths(args) -> int:
+    """Every path of ``--paths`` over the same articles (Webis dev + test), one after the other:
+    seconds and tokens/s, and span F1 (overlap micro, full decoding: Viterbi, thresholds,
+    minimum lengths) on dev and on test against gold, with its drop from float32 (a path
+    passes if the drop is <= 0.01 on both). The pipeline is timed only (its spans come from
+    another decoder, so its F1 would not measure the precision). int8: static quantization
+    with ONNX Runtime calibrated on dev windows (argmine.quantize). ray: the Ray engine with 2
+    local workers of 1 CPU and 1 thread each, from a JSONL file to a JSONL file (the time
+    includes starting the actors and loading the model in them, not starting the local
+    Ray instance)."""
+    import json
+    import tempfile
+
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+    from transformers.utils import logging as hf_logging
+
+    from argmine.corpora import load_corpus
+    from argmine.document import dumps_article, iter_jsonl_articles
+    from argmine.evaluate import span_scores
+    from argmine.tag import Tagger
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown:
+        raise SystemExit(f"unknown --paths {unknown}; choose from {', '.join(PATHS)}")
+    torch.set_num_threads(args.threads)
+    webis = Path(args.corpora) / "webis-editorials-16"
+    gold = {
+        split: load_corpus("webis", webis, split=split)[: args.limit or None]
+        for split in ("dev", "test")
+    }
+    articles = [a.with_annotations([]) for split in ("dev", "test") for a in gold[split]]
+    reference = Tagger.load(args.model, threads=args.threads)
+    labels = list(reference.spec.labels)
+    n_tokens = sum(len(reference.codec.tokenize(a.text)[0]) for a in articles)
+    print(cpu_flags())
+    print(
+        f"articles: Webis-Editorials-16 dev {len(gold['dev'])} + test {len(gold['test'])} = "
+        f"{len(articles)}, {n_tokens} tokens; model {args.model}; {args.threads} threads; "
+        f"torch {torch.__version__}"
+    )
+
+    def f1s(pred) -> dict[str, float]:
+        by_id = {a.id: a for a in pred}
+        return {
+            split: span_scores(gold[split], [by_id[a.id] for a in gold[split]], labels=labels)[
+                "overlap"
+            ]["micro"]["f1"]
+            for split in ("dev", "test")
+        }
+
+    def timed(fn):
+        fn_result = None
+        best = float("inf")
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            fn_result = fn()
+            best = min(best, time.perf_counter() - start)
+        return best, fn_result
+
+    rows: list[tuple[str, float, dict[str, float] | None, object]] = []
+    base_pred = None
+    for path in paths:
+        note = ""
+        if path == "pipeline":
+            tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=True)
+            tokenizer.model_max_length = reference.spec.max_length
+            hf_model = AutoModelForTokenClassification.from_pretrained(
+                args.model, local_files_only=True, use_safetensors=True
+            ).eval()
+            pipe = pipeline(
+                "token-classification",
+                model=hf_model,
+                tokenizer=tokenizer,
+                aggregation_strategy="simple",
+                stride=reference.spec.stride,
+                batch_size=8,
+                device=-1,
+            )
+            texts = [a.text for a in articles]
+            pipe(texts[:2])
+
+            def run(pipe=pipe, texts=texts):
+                with torch.inference_mode():
+                    return pipe(texts)
+
+            seconds, _ = timed(run)
+            rows.append((path, seconds, None, "batch 8; speed reference, no F1"))
+            print(f"  {path}: {seconds:.1f}s", flush=True)
+            continue
+        if path == "ray":
+            import ray
+
+            from argmine.engines.ray import connect, tag_files_ray
+
+            connect(None, num_cpus=2)  # the instance is started before the clock runs
+            with tempfile.TemporaryDirectory() as tmp:
+                src = Path(tmp) / "in.jsonl"
+                src.write_text("".join(dumps_article(a) + "\n" for a in articles))
+
+                def run(src=src, tmp=tmp):
+                    out = Path(tmp) / "out.jsonl"
+                    tag_files_ray(
+                        [str(src)],
+                        model_dir=args.model,
+                        output=out,
+                        force=True,
+                        workers=2,
+                        worker_cpus=1,
+                        threads=1,
+                        batch_size=args.batch_size,
+                        chunk_size=16,
+                        progress=False,
+                    )
+                    with out.open(encoding="utf-8") as handle:
+                        return list(iter_jsonl_articles(handle))
+
+                seconds, pred = timed(run)
+            ray.shutdown()
+            note = "2 workers x 1 thread, chunk 16; incl. actor start and model load"
+        else:
+            if path == "int8":
+                from argmine.quantize import export_int8, int8_tagger
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    start = time.perf_counter()
+                    onnx_path = export_int8(
+                        args.model,
+                        [a.with_annotations([]) for a in gold["dev"]],
+                        Path(tmp) / "int8.onnx",
+                        windows=args.int8_calibration_windows,
+                        threads=args.threads,
+                    )
+                    note = (
+                        f"ONNX Runtime QDQ, {args.int8_calibration_windows} dev windows, "
+                        f"export+calibration {time.perf_counter() - start:.0f}s"
+                    )
+                    tagger = int8_tagger(args.model, onnx_path, threads=args.threads)
+            elif path == "bfloat16":
+                tagger = Tagger.load(args.model, threads=args.threads, dtype="bfloat16")
+                note = "autocast"
+            else:
+                tagger = reference
+            tagger.predict(articles[:2], batch_size=args.batch_size)  # warm-up
+            seconds, pred = timed(
+                lambda tagger=tagger: tagger.predict(articles, batch_size=args.batch_size)
+            )
+        scores = f1s(pred)
+        if path == "float32":
+            base_pred = pred
+        rows.append((path, seconds, scores, (note, pred)))
+        print(
+            f"  {path}: {seconds:.1f}s, dev F1 {scores['dev']:.4f}, test F1 {scores['test']:.4f}",
+            flush=True,
+        )
+
+    base = next((r[2] for r in rows if r[0] == "float32"), None)
+    t_pipe = next((r[1] for r in rows if r[0] == "pipeline"), None)
+    print(
+        "| path | time | tokens/s | vs pipeline | dev F1 | test F1 | drop (dev, test) | "
+        "spans identical to float32 | pass | note |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    verdicts = []
+    for path, seconds, scores, extra in rows:
+        speed = f"{t_pipe / seconds:.2f}x" if t_pipe else "-"
+        if scores is None:
+            print(
+                f"| {path} | {seconds:.1f} s | {n_tokens / seconds:.0f} | {speed} | - | - | - | - "
+                f"| - | {extra} |"
+            )
+            continue
+        note, pred = extra
+        if base is not None:
+            drops = (base["dev"] - scores["dev"], base["test"] - scores["test"])
+            ok = max(drops) <= 0.01
+            same, union = span_identity(
+                (unit_spans(x), unit_spans(y))
+                for x, y in zip(
+                    sorted(base_pred, key=lambda a: a.id),
+                    sorted(pred, key=lambda a: a.id),
+                    strict=True,
+                )
+            )
+            identity = f"{same / union if union else 1.0:.3f}"
+            drop = f"{drops[0]:+.3f}, {drops[1]:+.3f}"
+        else:
+            ok, identity, drop = None, "-", "-"
+        verdicts.append(f"{path}={'pass' if ok else 'fail' if ok is not None else '-'}")
+        print(
+            f"| {path} | {seconds:.1f} s | {n_tokens / seconds:.0f} | {speed} | "
+            f"{scores['dev']:.4f} | {scores['test']:.4f} | {drop} | {identity} | "
+            f"{'yes' if ok else 'no' if ok is not None else '-'} | {note} |"
+        )
+    print(json.dumps({"paths": verdicts}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/default", help="model directory")
@@ -138,7 +377,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quantize", default=None, choices=["int8"])
     parser.add_argument("--corpora", default=str(REPO.parent / "shared" / "corpora"))
     parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    parser.add_argument(
+        "--paths",
+        default=None,
+        help="compare inference paths by speed and F1 instead (comma list of "
+        f"{','.join(PATHS)}; see compare_paths)",
+    )
+    parser.add_argument("--int8-calibration-windows", type=int, default=64)
     args = parser.parse_args(argv)
+    if args.paths:
+        return compare_paths(args)
 
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline

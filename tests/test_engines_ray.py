@@ -241,3 +241,31 @@ def test_engines_ray_connect_refuses_a_node_off_loopback():
     nodes.append({"NodeManagerAddress": "10.1.2.3", "Alive": True})
     with pytest.raises(RayError, match=r"not bound to 127\.0\.0\.1 only \(nodes at 10\.1\.2\.3"):
         _check_loopback(SimpleNamespace(nodes=lambda: nodes))
+
+
+def test_engines_ray_local_instance_on_loopback_even_if_ray_was_imported_first(tmp_path):
+    # A fresh process that imports Ray before argmine sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER:
+    # on Linux Ray would then advertise the outbound interface; the engine must not.
+    import subprocess
+    import sys
+
+    script = (
+        "import ray\n"
+        "from argmine.engines.ray import connect\n"
+        "connect(None, num_cpus=1)\n"
+        "print(sorted({n['NodeManagerAddress'] for n in ray.nodes()}))\n"
+        "ray.shutdown()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "['127.0.0.1']"

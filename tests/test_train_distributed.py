@@ -1,4 +1,5 @@
-"""``torchrun --nproc_per_node 2 -m argmine train`` on CPU (gloo, 127.0.0.1): two processes
+"""``torchrun --nproc_per_node 2`` and ``accelerate launch`` (configs/accelerate/cpu-2proc.yaml)
+``-m argmine train`` on CPU (gloo, 127.0.0.1): two processes
 train the tiny config data-parallel and rank 0 alone writes the one model directory."""
 
 from __future__ import annotations
@@ -26,7 +27,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_train_distributed_torchrun_two_cpu_processes_one_model_dir(tmp_path):
+def _launcher(name: str) -> list[str]:
+    port = str(_free_port())
+    if name == "torchrun":
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            port,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(REPO / "configs" / "accelerate" / "cpu-2proc.yaml"),
+        "--main_process_port",
+        port,
+    ]
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
+def test_train_distributed_two_cpu_processes_one_model_dir(tmp_path, launcher):
     out = tmp_path / "model"
     starter = REPO / "annotations" / "starter.json"
     env = {

@@ -24,7 +24,8 @@ Linux Ray advertises the machine's outbound interface address even when asked fo
 unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` is set before ``ray`` is imported (it is read
 into ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` at import and used by
 ``ray._private.services.get_node_ip_address``); usage stats are off and there is no
-dashboard. Before any work is sent, ``ray.nodes()`` must show only 127.0.0.1, else the run
+dashboard (if Ray was imported before, ``ENABLE_RAY_CLUSTER`` is switched off the same way).
+Before any work is sent, ``ray.nodes()`` must show only 127.0.0.1, else the run
 stops with one line. ``address="auto"`` or ``"HOST:PORT"`` joins an existing cluster
 (``ray start --head`` on the head node; see README) and leaves it running.
 """
@@ -74,6 +75,10 @@ def _import_ray(*, local: bool) -> Any:
         raise RayError(
             "--engine ray needs Ray: pip install 'argmine[ray]' (or 'ray[data]')"
         ) from None
+    if local:  # the switch the variable sets, in case Ray was imported before it was set
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
     return ray
 
 
