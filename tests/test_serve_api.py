@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import shutil
 import threading
@@ -136,7 +137,11 @@ def test_serve_predict_concurrent_requests_each_get_their_own_tags(live, tiny_mo
             ]
             return await asyncio.gather(*calls)
 
-    answers = [r.json()["results"][0] for r in asyncio.run(run())]
+    # In its own thread: a session-wide Playwright browser (the browser tests) keeps an event
+    # loop running in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        responses = pool.submit(asyncio.run, run()).result()
+    answers = [r.json()["results"][0] for r in responses]
     for answer, want in zip(answers, expected, strict=True):
         got = [
             (r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
