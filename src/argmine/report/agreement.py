@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jinja2
-
 from argmine.agreement import TaskVersions, differences
 from argmine.document import Article, LabelSchema
+from argmine.report.html import _environment
 
 __all__ = ["format_tables", "render_html"]
 
@@ -31,18 +30,6 @@ _STATUS_TIP = {
 
 def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("argmine.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _num
-    return env
 
 
 def _tint(color: str, alpha: str = "40") -> str:
@@ -116,7 +103,7 @@ def render_html(
     meta = f"{len(report['annotators'])} annotators, {tasks_info['compared']} tasks compared" + (
         f" · exports: {', '.join(load.get('files', []))}" if load.get("files") else ""
     )
-    template = _environment().get_template("agreement.html.j2")
+    template = _environment().get_template("agreement.html.j2")  # the report's one environment
     return template.render(
         title=title,
         meta=meta,

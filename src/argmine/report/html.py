@@ -75,7 +75,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(ratio=_fmt_ratio, pct=_fmt_pct, score=_fmt_score, px=lambda v: f"{v:.1f}")
+    env.filters.update(
+        ratio=_fmt_ratio,
+        pct=_fmt_pct,
+        score=_fmt_score,
+        px=lambda v: f"{v:.1f}",
+        num=lambda v: "–" if v is None else f"{v:.3f}",  # agreement figures
+    )
     return env
 
 
