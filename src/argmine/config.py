@@ -292,6 +292,14 @@ class ModelConfig(_Strict):
     random_init: TinyModelConfig | None = None
 
 
+class EMAConfig(_Strict):
+    """An exponential moving average of the weights (:mod:`argmine.ema`): dev evaluation, model
+    selection and the saved model use the average; ``decay`` per optimizer step (with a warm-up,
+    ``min(decay, (1 + n) / (10 + n))`` at step n)."""
+
+    decay: float = Field(0.99, gt=0.0, lt=1.0)
+
+
 class TrainConfig(_Strict):
     epochs: float = Field(6, gt=0)
     max_steps: int = Field(-1, ge=-1)
@@ -308,7 +316,16 @@ class TrainConfig(_Strict):
     eval_steps: int | None = Field(None, ge=1)
     logging_steps: int = Field(20, ge=1)
     threads: int | None = Field(None, ge=1)
-    bf16: bool = False
+    #: bfloat16 autocast in training: true, false or auto (on where the hardware multiplies
+    #: bfloat16 natively: AMX or AVX512-BF16 on a CPU, a bf16-capable GPU; docs/benchmarks.md)
+    bf16: bool | Literal["auto"] = False
+    #: batches of windows of similar length (the Trainer's length-grouped sampler), less padding
+    group_by_length: bool = False
+    #: a linear-chain CRF over the BIO tags (argmine.crf): trained by its likelihood instead of
+    #: per-token cross-entropy; its transitions are saved with the heads and used by decoding
+    crf: bool = False
+    #: an exponential moving average of the weights (omitted: none), e.g. {decay: 0.99}
+    ema: EMAConfig | None = None
     #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
     #: random weights while the encoder is pretrained)
     head_lr_multiplier: float = Field(10.0, gt=0)

@@ -7,7 +7,8 @@ Needs a (fast) tokenizer, never a model and never torch; numpy only::
         ──windows of max_length, overlapping by stride──> encode() -> list[window dict]
     model ──> per-window tag probabilities (n_positions x n_tags)
         ──stitch: each token from the window that "owns" it──> document token probabilities
-        ──constrained Viterbi (no O->I-X, no I-Y->I-X) or argmax + BIO repair──> tag sequence
+        ──constrained Viterbi (no O->I-X, no I-Y->I-X; plus a CRF model's learnt transition
+          scores, argmine.crf) or argmax + BIO repair──> tag sequence
         ──B starts a unit, I continues it, O ends it──> ArgUnit(start, end, label, score)
         ──thresholds / min_words filters──> decode() -> list[ArgUnit]
 
@@ -58,7 +59,7 @@ import numpy as np
 from argmine.document import ArgUnit, Article, strip_span
 from argmine.errors import ModelError
 
-__all__ = ["IGNORE_INDEX", "ModelSpec", "TokenTagCodec", "tags_for_labels"]
+__all__ = ["IGNORE_INDEX", "ModelSpec", "TokenTagCodec", "bio_allowed", "tags_for_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,23 @@ def tags_for_labels(labels: Sequence[str]) -> list[str]:
     for label in labels:
         tags += [f"B-{label}", f"I-{label}"]
     return tags
+
+
+def bio_allowed(tags: Sequence[str]) -> np.ndarray:
+    """``allowed[i, j]``: tag j may follow tag i (no O->I-X, no I-Y->I-X, no B-Y->I-X)."""
+    n = len(tags)
+    allowed = np.ones((n, n), dtype=bool)
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            label = tag[2:]
+            for i, prev in enumerate(tags):
+                allowed[i, j] = prev in (f"B-{label}", f"I-{label}")
+    return allowed
+
+
+#: Learnt CRF scores for decoding: ``(transitions (T x T), start (T), end (T))``, see
+#: :mod:`argmine.crf`.
+CRFScores = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _special_template(tokenizer: Any) -> tuple[list[int], list[int]]:
@@ -284,31 +302,36 @@ class TokenTagCodec:
         return out, offsets
 
     def _allowed(self) -> np.ndarray:
-        """``allowed[i, j]``: tag j may follow tag i (no O->I-X, no I-Y->I-X, no B-Y->I-X)."""
-        n = len(self.tags)
-        allowed = np.ones((n, n), dtype=bool)
-        for j, tag in enumerate(self.tags):
-            if tag.startswith("I-"):
-                label = tag[2:]
-                for i, prev in enumerate(self.tags):
-                    allowed[i, j] = prev in (f"B-{label}", f"I-{label}")
-        return allowed
+        """``allowed[i, j]``: tag j may follow tag i (see :func:`bio_allowed`)."""
+        return bio_allowed(self.tags)
 
-    def viterbi(self, probs: np.ndarray) -> list[int]:
-        """The most probable tag sequence under the BIO constraints."""
+    def viterbi(self, probs: np.ndarray, crf: CRFScores | None = None) -> list[int]:
+        """The most probable tag sequence under the BIO constraints.
+
+        With ``crf`` (a CRF model's learnt transition, start and end scores) the path score is
+        ``start[y0] + sum_t (log p_t[y_t] + transitions[y_t-1, y_t]) + end[y_n]``; the BIO
+        constraints stay hard whatever the learnt scores say."""
         n, n_tags = probs.shape
         if n == 0:
             return []
         logp = np.log(np.clip(probs, 1e-12, 1.0))
         penalty = np.where(self._allowed(), 0.0, -np.inf)
         start_ok = np.array([not t.startswith("I-") for t in self.tags])
-        score = np.where(start_ok, logp[0], -np.inf)
+        first = logp[0]
+        end = np.zeros(n_tags)
+        if crf is not None:
+            transitions, start, end = (np.asarray(a, dtype=np.float64) for a in crf)
+            if transitions.shape != (n_tags, n_tags) or {start.shape, end.shape} != {(n_tags,)}:
+                raise ValueError(f"CRF scores {transitions.shape} do not fit {n_tags} tags")
+            penalty = penalty + transitions
+            first = first + start
+        score = np.where(start_ok, first, -np.inf)
         back = np.zeros((n, n_tags), dtype=np.int64)
         for t in range(1, n):
             cand = score[:, None] + penalty  # prev x cur
             back[t] = np.argmax(cand, axis=0)
             score = cand[back[t], np.arange(n_tags)] + logp[t]
-        best = [int(np.argmax(score))]
+        best = [int(np.argmax(score + end))]
         for t in range(n - 1, 0, -1):
             best.append(int(back[t, best[-1]]))
         return best[::-1]
@@ -361,13 +384,17 @@ class TokenTagCodec:
         return p[npre : npre + n]
 
     def _tag_spans(
-        self, token_probs: np.ndarray, offsets: Sequence[tuple[int, int]], viterbi: bool
+        self,
+        token_probs: np.ndarray,
+        offsets: Sequence[tuple[int, int]],
+        viterbi: bool,
+        crf: CRFScores | None = None,
     ) -> list[tuple[int, int, str, float, float]]:
         """``(start_char, end_char, label, score, confidence)`` of the units one probability
         sequence decodes to. ``score`` = mean over the unit's tokens of P(B-X) + P(I-X);
         ``confidence`` = mean over its tokens of the top tag probability, the entity score of
         transformers' pipeline (used to break ties in ``"longest"`` stitching)."""
-        tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
+        tag_ids = self.viterbi(token_probs, crf) if viterbi else self.repair(token_probs.argmax(-1))
         found = []
         for first, last, label in self.spans(tag_ids):
             b = self.tag_to_id[f"B-{label}"]
@@ -383,6 +410,7 @@ class TokenTagCodec:
         windows: Sequence[Mapping[str, Any]],
         probs: Sequence[np.ndarray],
         viterbi: bool,
+        crf: CRFScores | None = None,
     ) -> list[tuple[int, int, str, float, float]]:
         """Each window decoded on its own; of overlapping units the longer (in characters) is
         kept, of two as long the one with the higher confidence, scanning by start exactly as
@@ -394,7 +422,7 @@ class TokenTagCodec:
         for window, p in zip(windows, probs, strict=True):
             content = self._window_content(window, p)
             offsets = window["offsets"][npre : npre + len(content)]
-            found += self._tag_spans(content, offsets, viterbi)
+            found += self._tag_spans(content, offsets, viterbi, crf)
         if len(windows) < 2 or not found:
             return found
         found.sort(key=lambda s: s[0])  # stable: ties keep window order
@@ -422,6 +450,7 @@ class TokenTagCodec:
         viterbi: bool = True,
         trim: bool = True,
         stitch: str = "owned",
+        crf: CRFScores | None = None,
     ) -> list[ArgUnit]:
         """Units from per-window tag probabilities (rows = window positions incl. specials).
 
@@ -436,13 +465,15 @@ class TokenTagCodec:
         words are dropped (one number, or per label). ``trim``: whitespace and the separators
         in :data:`TRIM_CHARS` are cut from both ends of a unit (the guidelines never start or
         end a unit with them; a model that tags the comma before a unit is corrected here).
-        Unit ids are ``T1``, ``T2``, ... in text order.
+        ``crf``: a CRF model's learnt transition scores, added to the Viterbi path score
+        (:meth:`viterbi`; ignored by argmax decoding). Unit ids are ``T1``, ``T2``, ... in
+        text order.
         """
         if stitch == "owned":
             token_probs, offsets = self.stitch(windows, probs)
-            found = self._tag_spans(token_probs, offsets, viterbi)
+            found = self._tag_spans(token_probs, offsets, viterbi, crf)
         elif stitch == "longest":
-            found = self._longest_spans(windows, probs, viterbi)
+            found = self._longest_spans(windows, probs, viterbi, crf)
         else:
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
         units: list[ArgUnit] = []

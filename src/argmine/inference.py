@@ -7,7 +7,8 @@
     ArgumentModel.encode (torch.inference_mode) ──> tag logits + last hidden states per window
         ──stitch (each token from the window that owns it)──> document tag probabilities and
           document token states
-        ──units: "bio" (constrained Viterbi over the tag probabilities, TokenTagCodec.decode)
+        ──units: "bio" (constrained Viterbi over the tag probabilities, TokenTagCodec.decode,
+                 with the model's CRF transitions when it has a CRF)
                  "segments" (the rule segmenter's units, labelled by the unit head)
                  "gold" (the article's own units: the relation model alone)
         ──unit vectors (mean ‖ first token of each unit's states)──> relation head over the
@@ -249,6 +250,8 @@ def predict_articles(
         keep_states=need_states,
         on_progress=on_progress,
     )
+    crf = getattr(model, "crf", None)
+    crf_scores = crf.decode_scores() if crf is not None else None
     out = []
     for article, pred in zip(articles, preds, strict=True):
         states = offsets = None
@@ -283,6 +286,7 @@ def predict_articles(
                     viterbi=viterbi,
                     trim=trim,
                     stitch=stitch,
+                    crf=crf_scores,
                 )
                 if pred.windows
                 else []

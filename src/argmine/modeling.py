@@ -10,11 +10,14 @@
               features) ──> none / supports / attacks logits                    (relation loss)
 
     loss = token loss + unit_weight · unit loss + relation_weight · relation loss
+    (token loss: per-token cross-entropy, or with HeadSpec.crf a linear-chain CRF's negative
+    log-likelihood over the BIO tags, argmine.crf)
 
 One forward pass per window serves all three heads. The token classifier is kept as the Hugging
 Face model it is (saved with ``save_pretrained``: ``config.json`` + ``model.safetensors``, so a
 model directory still loads with ``AutoModelForTokenClassification``); the two small heads are
-saved beside it in ``heads.safetensors`` with their shape in ``argmine.json``.
+saved beside it in ``heads.safetensors`` with their shape in ``argmine.json`` (so is the CRF's
+transition matrix when there is one).
 
 Unit spans and pairs are given per window row in positions of that window: ``unit_spans``
 ``(B x U x 2)`` half-open ``[start, end)`` (``end == 0`` pads), ``pairs`` ``(B x P x 2)`` indices
@@ -49,6 +52,7 @@ class HeadSpec:
     n_unit_features: int = 0
     n_unit_classes: int = 0  # 1 + span labels; 0 = no unit head
     dropout: float = 0.1
+    crf: bool = False  # a CRF over the BIO tags (argmine.crf): transitions in heads.safetensors
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,6 +166,12 @@ class ArgumentModel(nn.Module):
             else None
         )
         self.relation_head = RelationHead(unit_dim, spec) if spec.n_relation_classes else None
+        self.crf = None
+        if spec.crf:
+            from argmine.crf import BIOCRF
+
+            id2label = tagger.config.id2label
+            self.crf = BIOCRF([id2label[i] for i in range(len(id2label))])
         self.unit_weight = unit_weight
         self.relation_weight = relation_weight
 
@@ -219,6 +229,8 @@ class ArgumentModel(nn.Module):
         loss = ce(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
         )
+        if self.crf is not None:  # the CRF's likelihood replaces the per-token loss
+            loss = self.crf.nll(logits, labels)
         if (
             self.unit_head is not None
             and seg_spans is not None
@@ -254,9 +266,16 @@ class ArgumentModel(nn.Module):
         return out
 
     # -- files ----------------------------------------------------------------------------------
+    def _heads(self) -> tuple[tuple[str, nn.Module | None], ...]:
+        return (
+            ("unit_head", self.unit_head),
+            ("relation_head", self.relation_head),
+            ("crf", self.crf),
+        )
+
     def head_state(self) -> dict[str, torch.Tensor]:
         state = {}
-        for name, module in (("unit_head", self.unit_head), ("relation_head", self.relation_head)):
+        for name, module in self._heads():
             if module is not None:
                 for key, value in module.state_dict().items():
                     state[f"{name}.{key}"] = value.detach().contiguous().cpu()
@@ -279,7 +298,7 @@ class ArgumentModel(nn.Module):
 
         path = Path(directory) / HEADS_FILE
         state = load_file(str(path))
-        for name, module in (("unit_head", self.unit_head), ("relation_head", self.relation_head)):
+        for name, module in self._heads():
             if module is None:
                 continue
             sub = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}

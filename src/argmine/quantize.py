@@ -153,6 +153,8 @@ def int8_tagger(
     base = Tagger.load(model_dir, threads=threads)
     if base.has_relations or base.network.unit_head is not None:
         raise ValueError(f"{model_dir}: the int8 path has no unit or relation heads yet")
+    if base.network.crf is not None:
+        raise ValueError(f"{model_dir}: the int8 path has no CRF transitions yet")
     return Tagger(
         model=OrtTokenModel(onnx_path, config=base.model.config, threads=threads),
         tokenizer=base.tokenizer,

@@ -14,12 +14,20 @@ on test and writes ``models/<run>/``::
     test.jsonl         the gold test articles (for ``argmine evaluate MODEL MODEL/test.jsonl``)
     checkpoints/       Trainer checkpoints (``--resume`` continues from the last one)
 
+Training levers (``train:`` keys, all off by default; measured in docs/benchmarks.md, "Training
+levers"): ``crf`` (a linear-chain CRF over the BIO tags, :mod:`argmine.crf`), ``ema`` (an
+exponential moving average of the weights, :mod:`argmine.ema`), ``bf16`` (bfloat16 autocast;
+``auto`` where the hardware has bfloat16 matrix units) and ``group_by_length`` (batches of
+windows of similar length). ``metrics.json`` and the model card carry the dev curve (the dev
+scores after every evaluation, from the Trainer's log history).
+
 ``kfold`` configs without a fold train every fold into ``<output_dir>/fold-<k>/`` and write the
 averaged test scores to ``<output_dir>/cv_metrics.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,8 +48,10 @@ from argmine.errors import ConfigError, ModelError, OutputExistsError
 
 __all__ = [
     "TrainResult",
+    "dev_curve",
     "map_relation_labels",
     "resolve_base_model",
+    "resolve_bf16",
     "train",
     "train_cv",
     "tune_relation_decoding",
@@ -159,6 +169,99 @@ def tune_relation_decoding(
     return mode, float(-neg_t), {"dev_relation_f1": f1, "grid": results}
 
 
+def resolve_bf16(setting: bool | str, *, cuda: bool) -> bool:
+    """``train.bf16`` resolved: ``"auto"`` is on where the hardware multiplies bfloat16 natively
+    (a bf16-capable GPU; AMX or AVX512-BF16 on a CPU); ``true`` on a CPU without them warns
+    (oneDNN emulates bfloat16 there and it is slower than float32)."""
+    from argmine.tag import cpu_has_bf16_matmul
+
+    if setting == "auto":
+        if cuda:
+            import torch
+
+            return bool(torch.cuda.is_bf16_supported())
+        return cpu_has_bf16_matmul()
+    if setting is True and not cuda and not cpu_has_bf16_matmul():
+        log.warning(
+            "train.bf16: this CPU has no bfloat16 matrix units (AMX or AVX512-BF16); "
+            "bfloat16 autocast will be slower than float32"
+        )
+    return bool(setting)
+
+
+CURVE_KEYS = (
+    ("bio_span_f1", "BIO overlap F1"),
+    ("bio_span_exact_f1", "BIO exact F1"),
+    ("segments_span_f1", "segments overlap F1"),
+    ("segments_span_exact_f1", "segments exact F1"),
+    ("relation_f1", "relation F1 (gold units)"),
+)
+
+
+def dev_curve(
+    log_history: Sequence[Mapping[str, Any]], *, best_step: int | None = None
+) -> list[dict[str, Any]]:
+    """One row per dev evaluation in a Trainer's ``log_history``: ``epoch``, ``step``,
+    ``train_loss`` (the last training loss logged at or before that step: the mean over the
+    ``logging_steps`` before it; None before the first log), every dev score the evaluation
+    logged (``bio_span_f1``, ``segments_span_f1``, ``relation_f1``, ``selection``, ...) and
+    ``best`` (the step the best checkpoint was saved at)."""
+    eval_key = f"eval_{SELECTION_METRIC}"
+    rows: list[dict[str, Any]] = []
+    loss: float | None = None
+    for entry in log_history:
+        if "loss" in entry and eval_key not in entry:
+            loss = float(entry["loss"])
+        if eval_key not in entry:
+            continue
+        row: dict[str, Any] = {
+            "epoch": round(float(entry.get("epoch", 0.0)), 3),
+            "step": int(entry.get("step", 0)),
+            "train_loss": loss,
+        }
+        row.update({k[len("eval_") :]: v for k, v in entry.items() if k.startswith("eval_")})
+        row["best"] = best_step is not None and row["step"] == best_step
+        rows.append(row)
+    return rows
+
+
+def _curve_lines(curve: Sequence[Mapping[str, Any]], *, max_steps: int | None) -> list[str]:
+    if not curve:
+        return ["No dev evaluation was logged."]
+    columns = [(k, name) for k, name in CURVE_KEYS if any(k in row for row in curve)]
+    lines = [
+        "Dev scores after each evaluation (overlap F1 = micro over labels; relation F1 with "
+        "the gold units); **bold**: the checkpoint kept (best selection score).",
+        "",
+        "| epoch | step | train loss | " + " | ".join(n for _, n in columns) + " |",
+        "|---|---|---|" + "---|" * len(columns),
+    ]
+    for row in curve:
+        loss = "-" if row.get("train_loss") is None else f"{row['train_loss']:.4f}"
+        cells = [f"{row['epoch']:g}", str(row["step"]), loss]
+        cells += ["-" if row.get(k) is None else f"{row[k]:.3f}" for k, _ in columns]
+        if row.get("best"):
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    best = [r for r in curve if r.get("best")]
+    last = curve[-1]
+    if best and best[0] is last:
+        lines += [
+            "",
+            "The last evaluation was the best: the dev scores were still rising, so more "
+            "epochs may help.",
+        ]
+    elif best:
+        after = len(curve) - 1 - curve.index(best[0])
+        lines += [
+            "",
+            f"Best at step {best[0]['step']} (epoch {best[0]['epoch']:g}); {after} later "
+            "evaluation(s) did not improve on it"
+            + (" (stopped early)." if max_steps and last["step"] < max_steps else "."),
+        ]
+    return lines
+
+
 def _present_labels(labels: Sequence[str], splits: Mapping[str, Sequence[Article]]) -> list[str]:
     seen = {u.label for a in splits.get("train", ()) for u in a.units}
     return [label for label in labels if label in seen] or list(labels)
@@ -267,7 +370,9 @@ def _model_card(
         "## Decoding",
         "",
         f"Windows of {spec.max_length} subwords overlapping by {spec.stride}; constrained "
-        "Viterbi (no O->I-X, no I-Y->I-X); units shorter than "
+        "Viterbi (no O->I-X, no I-Y->I-X)"
+        + (" with the CRF's learnt transition scores" if (spec.heads or {}).get("crf") else "")
+        + "; units shorter than "
         f"{spec.min_words} words dropped; per-label score thresholds tuned on dev: "
         f"{spec.thresholds}.",
         "",
@@ -294,10 +399,21 @@ def _model_card(
         )
         + f" (chosen on dev: {metrics.get('unit_modes_dev', {})}).",
         "",
+        "## Dev curve",
+        "",
+        *_curve_lines(metrics.get("dev_curve") or [], max_steps=metrics.get("max_steps")),
+        "",
         "## Reproduce",
         "",
         f"`argmine train <config>` with the resolved config in `config.yaml` (seed {config.seed});"
-        f" trained in {seconds:.0f} s on {device}.",
+        f" trained in {seconds:.0f} s on {device}"
+        + (", bfloat16 autocast" if metrics.get("bf16") else "")
+        + (
+            f", EMA of the weights (decay {config.train.ema.decay})"
+            if config.train.ema is not None
+            else ""
+        )
+        + ".",
         "",
     ]
     return "\n".join(lines)
@@ -322,6 +438,7 @@ def train(
     )
 
     from argmine.data import HeadTask, build_dataset, data_stats, load_sources, split_articles
+    from argmine.ema import EMA_FILE, WeightEMA
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
@@ -410,6 +527,7 @@ def train(
         n_relation_classes=1 + len(relation_labels) if want_relations else 0,
         n_unit_features=encoder.n_unit_features if encoder is not None else 0,
         n_unit_classes=1 + len(labels) if want_segments else 0,
+        crf=tcfg.crf,
     )
     model = ArgumentModel(
         tagger,
@@ -473,7 +591,9 @@ def train(
         """Evaluates with argmine's own decoding (spans, segments, relations) on dev."""
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):  # type: ignore[no-untyped-def]
-            metrics = {f"{metric_key_prefix}_{k}": v for k, v in dev_scores().items()}
+            with ema.swapped(model) if ema is not None else contextlib.nullcontext():
+                scores = dev_scores()
+            metrics = {f"{metric_key_prefix}_{k}": v for k, v in scores.items()}
             metrics["epoch"] = self.state.epoch or 0.0
             self.log(metrics)
             self.control = self.callback_handler.on_evaluate(
@@ -482,6 +602,8 @@ def train(
             return metrics
 
     use_cpu = not torch.cuda.is_available()
+    bf16 = resolve_bf16(tcfg.bf16, cuda=not use_cpu)
+    ema = WeightEMA(tcfg.ema.decay, resume_from=resume_from) if tcfg.ema is not None else None
     strategy = "steps" if tcfg.eval_steps else "epoch"
     args = TrainingArguments(
         output_dir=str(output / CHECKPOINTS),
@@ -505,7 +627,8 @@ def train(
         seed=config.seed,
         data_seed=config.seed,
         use_cpu=use_cpu,
-        bf16=tcfg.bf16,
+        bf16=bf16,
+        train_sampling_strategy="group_by_length" if tcfg.group_by_length else "random",
         report_to="none",
         dataloader_num_workers=0,
         disable_tqdm=True,
@@ -513,6 +636,8 @@ def train(
         remove_unused_columns=True,
     )
     all_callbacks = list(callbacks)
+    if ema is not None:
+        all_callbacks.append(ema)
     if tcfg.patience > 0:
         all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=tcfg.patience))
     head_params = [p for name, p in model.named_parameters() if not name.startswith("tagger.")]
@@ -552,6 +677,11 @@ def train(
             force=True,
         )
     trainer.train(resume_from_checkpoint=resume_from)
+    best_checkpoint = trainer.state.best_model_checkpoint
+    if ema is not None:  # the averaged weights of the checkpoint the dev scores chose
+        if best_checkpoint and (Path(best_checkpoint) / EMA_FILE).is_file():
+            ema.load(best_checkpoint)
+        ema.copy_to(model)
 
     # With the best weights: choose the unit source, tune thresholds and relation decoding on
     # dev, then score test.
@@ -563,6 +693,14 @@ def train(
         )
         or None,
         "global_step": trainer.state.global_step,
+        "max_steps": trainer.state.max_steps,
+        "dev_curve": dev_curve(
+            trainer.state.log_history, best_step=getattr(trainer.state, "best_global_step", None)
+        ),
+        "bf16": bf16,
+        "group_by_length": tcfg.group_by_length,
+        "crf": tcfg.crf,
+        "ema": {"decay": tcfg.ema.decay} if tcfg.ema is not None else None,
     }
     dev_by_mode: dict[str, tuple[list[Article], dict[str, Any]]] = {}
     for mode in unit_modes:
@@ -666,7 +804,7 @@ def train(
             base_model=config.model.base,
             run=config.run_name,
             unit_mode=unit_mode,
-            heads=head_spec.to_dict() if (want_relations or want_segments) else None,
+            heads=head_spec.to_dict() if (want_relations or want_segments or tcfg.crf) else None,
             relations=relation_spec,
         )
         spec.save(output)
