@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -151,6 +152,18 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
         denominator = 2 * micro["tp"] + micro["fp"] + micro["fn"]
         assert micro["f1"] == pytest.approx(2 * micro["tp"] / denominator if denominator else 0)
     assert set(spec.thresholds) == set(metrics["labels"])
+    # the dev curve: one row per evaluation, as in the Trainer's own saved log history
+    (state_file,) = (out / "checkpoints" / "checkpoint-40").glob("trainer_state.json")
+    evals = [e for e in json.loads(state_file.read_text())["log_history"] if "eval_selection" in e]
+    curve = metrics["dev_curve"]
+    assert [r["step"] for r in curve] == [e["step"] for e in evals] == [20, 40]
+    for key in ("bio_span_f1", "relation_f1", "selection"):
+        assert [r[key] for r in curve] == [e[f"eval_{key}"] for e in evals], key
+    (best,) = [r for r in curve if r["best"]]
+    assert metrics["best_checkpoint"].endswith(f"checkpoint-{best['step']}")
+    card = (out / "README.md").read_text()
+    table = [line for line in card.split("## Dev curve")[1].splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[1].strip("*") for row in table[2:]] == ["20", "40"]  # step column
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert run_config_from_dict(resolved).output_dir == str(out)
     stats = json.loads((out / "data_stats.json").read_text())
@@ -229,3 +242,58 @@ def test_train_force_replaces_the_whole_model_dir(tmp_path):
     assert (run / "model.safetensors").is_file() and (run / "metrics.json").is_file()
     assert not (run / "cv_metrics.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run")) == ["run"]
+
+
+class SeenAtEvaluation(TrainerCallback):
+    """The classifier weights the model holds while dev callbacks run, per step."""
+
+    def __init__(self) -> None:
+        self.weights: dict[int, Any] = {}
+
+    def on_evaluate(self, args, state, control, model=None, **kwargs):
+        self.weights[state.global_step] = model.tagger.classifier.weight.detach().clone()
+
+
+def test_train_tiny_crf_and_ema_reach_the_model_dir(tmp_path):
+    """train.crf saves trained transitions with the heads and tagging loads them; train.ema
+    evaluates dev on the averaged weights and saves the best checkpoint's average."""
+    import torch
+    from safetensors.torch import load_file
+
+    from argmine.ema import EMA_FILE
+    from argmine.tag import Tagger
+
+    out = tmp_path / "run"
+    config = load_run_config(
+        TINY,
+        overrides=[
+            f"output_dir={out}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=6",
+            "train.eval_steps=3",
+            "train.crf=true",
+            "train.ema.decay=0.9",
+        ],
+    )
+    seen = SeenAtEvaluation()
+    result = train(config, callbacks=[seen])
+    assert ModelSpec.load(out).heads["crf"] is True
+    heads = load_file(str(out / "heads.safetensors"))
+    assert heads["crf.transitions"].abs().sum() > 0  # trained away from their zero start
+    tagger = Tagger.load(out)
+    assert torch.equal(tagger.network.crf.transitions, heads["crf.transitions"])
+
+    best = Path(result.metrics["best_checkpoint"])
+    average = load_file(str(best / EMA_FILE))
+    raw = load_file(str(best / "model.safetensors"))
+    saved = load_file(str(out / "model.safetensors"))
+    key = "tagger.classifier.weight"
+    assert not torch.equal(average[key], raw[key])
+    assert torch.equal(saved["classifier.weight"], average[key])
+    assert torch.equal(heads["crf.transitions"], average["crf.transitions"])
+    # what dev evaluation saw at each checkpoint is that checkpoint's average
+    assert sorted(seen.weights) == [3, 6]
+    for step, weight in seen.weights.items():
+        ema = load_file(str(out / "checkpoints" / f"checkpoint-{step}" / EMA_FILE))
+        assert torch.equal(weight, ema[key])
+    assert result.metrics["ema"] == {"decay": 0.9} and result.metrics["crf"] is True

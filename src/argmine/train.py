@@ -591,14 +591,14 @@ def train(
         """Evaluates with argmine's own decoding (spans, segments, relations) on dev."""
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):  # type: ignore[no-untyped-def]
+            # with EMA, dev scores (and callbacks watching them) see the averaged weights
             with ema.swapped(model) if ema is not None else contextlib.nullcontext():
-                scores = dev_scores()
-            metrics = {f"{metric_key_prefix}_{k}": v for k, v in scores.items()}
-            metrics["epoch"] = self.state.epoch or 0.0
-            self.log(metrics)
-            self.control = self.callback_handler.on_evaluate(
-                self.args, self.state, self.control, metrics
-            )
+                metrics = {f"{metric_key_prefix}_{k}": v for k, v in dev_scores().items()}
+                metrics["epoch"] = self.state.epoch or 0.0
+                self.log(metrics)
+                self.control = self.callback_handler.on_evaluate(
+                    self.args, self.state, self.control, metrics
+                )
             return metrics
 
     use_cpu = not torch.cuda.is_available()

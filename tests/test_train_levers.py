@@ -1,0 +1,197 @@
+"""Training levers without training: the EMA callback's arithmetic, the ``train.crf`` /
+``train.ema`` / ``train.bf16`` / ``train.group_by_length`` config keys, ``bf16: auto`` and the
+dev curve read from a Trainer's log history."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+import torch
+import yaml
+
+from argmine.config import load_run_config, run_config_from_dict
+from argmine.ema import EMA_FILE, WeightEMA
+from argmine.errors import ConfigError
+from argmine.train import _curve_lines, dev_curve, resolve_bf16
+
+MINIMAL = {
+    "seed": 1,
+    "output_dir": "models/x",
+    "data": {"sources": [{"format": "jsonl", "path": "data.jsonl"}]},
+}
+
+
+# -- EMA ------------------------------------------------------------------------------------------
+def _toy(weight: list[float], bias: float) -> torch.nn.Linear:
+    layer = torch.nn.Linear(2, 1)
+    layer.weight.data = torch.tensor([weight])
+    layer.bias.data = torch.tensor([bias])
+    return layer
+
+
+def _set(layer: torch.nn.Linear, weight: list[float], bias: float) -> None:
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weight]))
+        layer.bias.fill_(bias)
+
+
+def test_ema_callback_weights_equal_the_hand_computed_average():
+    model = _toy([1.0, 2.0], 0.0)
+    ema = WeightEMA(0.2)
+    state = SimpleNamespace(global_step=0, is_world_process_zero=True)
+    ema.on_train_begin(None, state, None, model=model)
+    _set(model, [3.0, 4.0], 1.0)  # after step 1
+    ema.on_step_end(None, state, None, model=model)
+    _set(model, [5.0, 8.0], -1.0)  # after step 2
+    ema.on_step_end(None, state, None, model=model)
+    # step 1: decay min(0.2, 2/11) = 2/11 (warm-up); step 2: min(0.2, 3/12) = 0.2 (the cap)
+    w1 = [2 / 11 * 1 + 9 / 11 * 3, 2 / 11 * 2 + 9 / 11 * 4]
+    b1 = 2 / 11 * 0 + 9 / 11 * 1
+    expected_w = [0.2 * w1[0] + 0.8 * 5, 0.2 * w1[1] + 0.8 * 8]
+    expected_b = 0.2 * b1 + 0.8 * -1
+    assert ema.shadow["weight"][0].tolist() == pytest.approx(expected_w)
+    assert ema.shadow["bias"].tolist() == pytest.approx([expected_b])
+    # the model keeps its own weights; inside swapped() it holds the average
+    with ema.swapped(model):
+        assert model.weight[0].tolist() == pytest.approx(expected_w)
+    assert model.weight.tolist() == [[5.0, 8.0]]
+    ema.copy_to(model)
+    assert model.bias.tolist() == pytest.approx([expected_b])
+
+
+def test_ema_skips_frozen_weights_and_restores_after_an_error():
+    model = _toy([1.0, 1.0], 0.0)
+    model.bias.requires_grad_(False)
+    ema = WeightEMA(0.5)
+    ema.init(model)
+    _set(model, [3.0, 3.0], 7.0)
+    ema.update(model)
+    assert set(ema.shadow) == {"weight"}
+    with pytest.raises(RuntimeError), ema.swapped(model):
+        raise RuntimeError("evaluation failed")
+    assert model.weight.tolist() == [[3.0, 3.0]] and model.bias.tolist() == [7.0]
+
+
+def test_ema_checkpoint_file_round_trips_and_seeds_a_resumed_run(tmp_path):
+    model = _toy([1.0, 2.0], 0.5)
+    ema = WeightEMA(0.9)
+    ema.init(model)
+    _set(model, [4.0, 4.0], 0.0)
+    ema.update(model)
+    checkpoint = tmp_path / "checkpoint-7"
+    checkpoint.mkdir()
+    args = SimpleNamespace(output_dir=str(tmp_path))
+    ema.on_save(args, SimpleNamespace(global_step=7, is_world_process_zero=True), None)
+    assert (checkpoint / EMA_FILE).is_file()
+    resumed = WeightEMA(0.9, resume_from=checkpoint)
+    resumed.on_train_begin(None, SimpleNamespace(global_step=7), None, model=_toy([9.0, 9.0], 9.0))
+    assert resumed.updates == 7
+    for name in ("weight", "bias"):
+        assert torch.equal(resumed.shadow[name], ema.shadow[name])
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, 1.5])
+def test_ema_rejects_a_decay_outside_0_1(decay):
+    with pytest.raises(ValueError, match="decay"):
+        WeightEMA(decay)
+
+
+# -- config ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [
+        ({}, (False, False, False, None)),
+        ({"bf16": "auto"}, ("auto", False, False, None)),
+        ({"bf16": True, "crf": True}, (True, True, False, None)),
+        ({"group_by_length": True, "ema": {}}, (False, False, True, 0.99)),
+        ({"ema": {"decay": 0.999}}, (False, False, False, 0.999)),
+    ],
+)
+def test_config_train_levers_validate(train, expected):
+    config = run_config_from_dict({**MINIMAL, "train": train})
+    t = config.train
+    got = (t.bf16, t.crf, t.group_by_length, t.ema.decay if t.ema is not None else None)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        ({"bf16": "maybe"}, "train.bf16"),
+        ({"crf": "often"}, "train.crf"),
+        ({"ema": {"decay": 1.0}}, "train.ema.decay"),
+        ({"ema": {"decay": 0}}, "train.ema.decay"),
+        ({"ema": {"rate": 0.9}}, "train.ema.rate: unknown key"),
+        ({"ema": 0.99}, "train.ema"),
+    ],
+)
+def test_config_train_levers_reject_bad_values_in_one_line(train, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        run_config_from_dict({**MINIMAL, "train": train})
+    assert "\n" not in str(info.value)
+
+
+def test_config_train_levers_set_by_dotted_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(MINIMAL))
+    config = load_run_config(
+        path, overrides=["train.ema.decay=0.95", "train.crf=true", "train.bf16=auto"]
+    )
+    assert (config.train.ema.decay, config.train.crf, config.train.bf16) == (0.95, True, "auto")
+
+
+# -- bf16 -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("has_units", [True, False])
+def test_train_bf16_auto_follows_the_cpu_and_true_warns_without_units(
+    monkeypatch, caplog, has_units
+):
+    import argmine.tag
+
+    monkeypatch.setattr(argmine.tag, "cpu_has_bf16_matmul", lambda: has_units)
+    assert resolve_bf16("auto", cuda=False) is has_units
+    assert resolve_bf16(False, cuda=False) is False
+    with caplog.at_level(logging.WARNING, logger="argmine.train"):
+        assert resolve_bf16(True, cuda=False) is True
+    assert ("slower than float32" in caplog.text) is not has_units
+
+
+# -- dev curve ------------------------------------------------------------------------------------
+HISTORY = [
+    {"loss": 1.5, "grad_norm": 3.0, "learning_rate": 1e-4, "epoch": 0.5, "step": 5},
+    {"eval_bio_span_f1": 0.2, "eval_span_f1": 0.2, "eval_relation_f1": 0.1,
+     "eval_selection": 0.15, "epoch": 1.0, "step": 10},
+    {"eval_bio_span_f1": 0.4, "eval_span_f1": 0.4, "eval_relation_f1": 0.3,
+     "eval_selection": 0.35, "epoch": 2.0, "step": 20},
+    {"loss": 0.9, "grad_norm": 2.0, "learning_rate": 5e-5, "epoch": 2.5, "step": 25},
+    {"eval_bio_span_f1": 0.3, "eval_span_f1": 0.3, "eval_relation_f1": 0.2,
+     "eval_selection": 0.25, "epoch": 3.0, "step": 30},
+    {"train_runtime": 12.0, "train_loss": 1.1, "epoch": 3.0, "step": 30},
+]  # fmt: skip
+
+
+def test_train_dev_curve_has_one_row_per_evaluation():
+    curve = dev_curve(HISTORY, best_step=20)
+    assert [(r["epoch"], r["step"], r["train_loss"], r["best"]) for r in curve] == [
+        (1.0, 10, 1.5, False),
+        (2.0, 20, 1.5, True),
+        (3.0, 30, 0.9, False),
+    ]
+    assert [(r["bio_span_f1"], r["relation_f1"], r["selection"]) for r in curve] == [
+        (0.2, 0.1, 0.15),
+        (0.4, 0.3, 0.35),
+        (0.3, 0.2, 0.25),
+    ]
+    text = "\n".join(_curve_lines(curve, max_steps=60))
+    assert "| **2** | **20** | **1.5000** | **0.400** | **0.300** |" in text
+    assert "| 3 | 30 | 0.9000 | 0.300 | 0.200 |" in text
+    assert "segments" not in text  # a mode that was not trained has no column
+    assert "Best at step 20 (epoch 2); 1 later evaluation(s) did not improve on it" in text
+    assert "stopped early" in text
+
+
+def test_train_dev_curve_says_when_the_last_evaluation_was_the_best():
+    curve = dev_curve(HISTORY[:3], best_step=20)
+    assert "still rising" in "\n".join(_curve_lines(curve, max_steps=20))
+    assert _curve_lines([], max_steps=None) == ["No dev evaluation was logged."]
