@@ -219,6 +219,33 @@ class SourceConfig(_Strict):
     #: every annotation (one article each), ``annotator=NAME``: NAME's. Omitted: one per task,
     #: by :func:`argmine.corpora.select_annotation` (ground truth, then the most recent).
     annotations: str | None = None
+    #: At most this many articles of the source (the first by id): a subset that keeps a
+    #: combined config inside its time budget.
+    limit: int | None = Field(None, ge=1)
+    #: The source's articles keep their official split (``meta.split``, e.g. Webis with
+    #: ``split:``) whatever ``data.splits`` does with the other sources' articles.
+    keep_split: bool = False
+    #: Labels this source does not annotate, each with the gold labels it may hide under
+    #: (``O``: text outside every unit), e.g. Webis has no Conclusion: ``{Conclusion: [O,
+    #: Claim]}``. Such tokens and candidates are trained on the set ("any of these"), not as O
+    #: or Claim; dev and test scores count a predicted Conclusion there as the gold label it
+    #: hides under (the first non-O one, else it is dropped).
+    unannotated: dict[str, list[str]] | None = None
+    #: Whether the source annotates relations (omitted: yes if any of its articles has one).
+    #: A source without them trains spans only; its articles are left out of relation scores.
+    has_relations: bool | None = None
+
+    @field_validator("unannotated")
+    @classmethod
+    def _unannotated(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is None:
+            return None
+        for label, under in value.items():
+            if not under:
+                raise ValueError(f"{label}: list the gold labels it may hide under (O for none)")
+            if label in under:
+                raise ValueError(f"{label} cannot hide under itself")
+        return value
 
     @field_validator("annotations")
     @classmethod

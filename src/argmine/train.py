@@ -321,7 +321,15 @@ def train(
         TrainingArguments,
     )
 
-    from argmine.data import HeadTask, build_dataset, data_stats, load_sources, split_articles
+    from argmine.data import (
+        HeadTask,
+        build_dataset,
+        data_stats,
+        fold_unannotated,
+        load_sources,
+        relations_annotated,
+        split_articles,
+    )
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
@@ -355,7 +363,8 @@ def train(
     if want_relations and not any(a.relations for a in splits["train"]):
         log.warning("relations: no training article has relations; training spans only")
         want_relations = False
-    dev_has_relations = any(a.relations for a in splits["dev"])
+    dev_relations = [a for a in splits["dev"] if relations_annotated(a)]
+    dev_has_relations = any(a.relations for a in dev_relations)
     want_segments = config.units.mode in ("segments", "auto")
     encoder = (
         PairEncoder(
@@ -432,7 +441,7 @@ def train(
         relations: bool = True,
         collect: list[Any] | None = None,
     ) -> list[Article]:
-        return predict_articles(
+        pred = predict_articles(
             model,
             codec,
             [a.with_annotations(a.units if units == "gold" else [], []) for a in articles],
@@ -448,6 +457,7 @@ def train(
             pad_id=pad_id,
             collect=collect,
         )
+        return fold_unannotated(pred, articles)
 
     def dev_scores() -> dict[str, float]:
         """Dev scores of the current weights (one forward pass per mode)."""
@@ -462,8 +472,8 @@ def train(
         out[SPAN_METRIC] = best_span
         selection = best_span
         if want_relations and dev_has_relations:
-            pred = predict(splits["dev"], units="gold")
-            rel = relation_scores(splits["dev"], pred, labels=relation_labels)
+            pred = predict(dev_relations, units="gold")
+            rel = relation_scores(dev_relations, pred, labels=relation_labels)
             out["relation_f1"] = rel["overlap"]["micro"]["f1"]
             selection = (best_span + out["relation_f1"]) / 2
         out[SELECTION_METRIC] = selection
@@ -591,9 +601,9 @@ def train(
         decoding, threshold, tuning = "one_parent", rcfg.threshold, {}
         if dev_has_relations:
             collected: list[Any] = []
-            predict(splits["dev"], units="gold", collect=collected)
+            predict(dev_relations, units="gold", collect=collected)
             decoding, threshold, tuning = tune_relation_decoding(
-                splits["dev"],
+                dev_relations,
                 collected,
                 labels=relation_labels,
                 modes=(rcfg.decoding,) if rcfg.decoding != "auto" else DECODINGS,
@@ -621,7 +631,10 @@ def train(
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
         )
         scores = span_scores(gold, pred, labels=eval_labels)
-        if relation_spec and any(a.relations for a in gold):
+        keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
+        if relation_spec and any(gold[k].relations for k in keep):
+            pred = [pred[k] for k in keep]
+            gold = [gold[k] for k in keep]
             scores["relations_end_to_end"] = relation_scores(gold, pred, labels=relation_labels)
             given = predict(
                 gold,
