@@ -1,5 +1,5 @@
 """Configs that mix sources: a source's subset (``limit``), its own official split
-(``keep_split``), labels it does not annotate (``unannotated``: trained on the set, not as O) and
+(``fixed_split``), labels it does not annotate (``unannotated``: trained on the set, not as O) and
 sources without relations (spans only)."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def files(tmp_path):
     return own, other
 
 
-def test_mixed_sources_limit_keep_split_and_meta(tmp_path, files):
+def test_mixed_sources_limit_fixed_split_and_meta(tmp_path, files):
     own, other = files
     config = _config(
         tmp_path,
@@ -69,7 +69,7 @@ def test_mixed_sources_limit_keep_split_and_meta(tmp_path, files):
                 "format": "jsonl",
                 "path": str(other),
                 "limit": 6,
-                "keep_split": True,
+                "fixed_split": "official",
                 "unannotated": {"Conclusion": ["O", "Claim"]},
             },
         ],
@@ -92,6 +92,8 @@ def test_mixed_sources_limit_keep_split_and_meta(tmp_path, files):
     assert {n: [a.id for a in alone[n]] for n in alone} == {
         n: [a.id for a in splits[n] if a.id < "a20"] for n in splits
     }
+    extra = _config(tmp_path, [{"format": "jsonl", "path": str(other), "fixed_split": "train"}])
+    assert {a.meta["fixed_split"] for a in load_sources(extra, labels=LABELS)} == {"train"}
     kfold = split_articles(articles, SplitConfig(mode="kfold", folds=5, fold=2), seed=3)
     assert {a.id for a in kfold["test"] if a.id >= "a20"} == {"a22", "a25"}
 

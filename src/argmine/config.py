@@ -222,9 +222,11 @@ class SourceConfig(_Strict):
     #: At most this many articles of the source (the first by id): a subset that keeps a
     #: combined config inside its time budget.
     limit: int | None = Field(None, ge=1)
-    #: The source's articles keep their official split (``meta.split``, e.g. Webis with
-    #: ``split:``) whatever ``data.splits`` does with the other sources' articles.
-    keep_split: bool = False
+    #: Where the source's articles go whatever ``data.splits`` does with the other sources':
+    #: ``official`` (each its own ``meta.split``, e.g. Webis loaded with ``split:``) or one
+    #: split for all of them (``train``: a source that only adds training data). In a k-fold
+    #: run they join that split of every fold.
+    fixed_split: Literal["official", "train", "dev", "test"] | None = None
     #: Labels this source does not annotate, each with the gold labels it may hide under
     #: (``O``: text outside every unit), e.g. Webis has no Conclusion: ``{Conclusion: [O,
     #: Claim]}``. Such tokens and candidates are trained on the set ("any of these"), not as O

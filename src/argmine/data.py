@@ -104,7 +104,7 @@ UNANNOTATED = "unannotated"
 def _source_articles(
     source: Any, loaded: Sequence[Article], labels: Sequence[str]
 ) -> list[Article]:
-    """``loaded`` with the source's ``limit`` applied and its ``keep_split``, ``unannotated``
+    """``loaded`` with the source's ``limit`` applied and its ``fixed_split``, ``unannotated``
     and ``has_relations`` recorded in each article's meta (:data:`FIXED_SPLIT`,
     :data:`UNANNOTATED`: ``{"labels": {label: [hides under]}, "relations": bool}``)."""
     where = f"data.sources ({source.format} {source.path})"
@@ -121,16 +121,16 @@ def _source_articles(
         if source.has_relations is not None
         else any(a.relations for a in loaded)
     )
-    if not (hidden or not has_relations or source.keep_split):
+    if not (hidden or not has_relations or source.fixed_split):
         return out
     marked = []
     for article in out:
         meta = dict(article.meta)
-        if source.keep_split:
-            name = meta.get("split")
+        if source.fixed_split:
+            name = meta.get("split") if source.fixed_split == "official" else source.fixed_split
             if name not in SPLITS:
                 raise InputError(
-                    article.id, f"keep_split: no official split (meta.split is {name!r})"
+                    article.id, f"fixed_split official: no official split (meta.split is {name!r})"
                 )
             meta[FIXED_SPLIT] = name
         if hidden or not has_relations:
