@@ -384,6 +384,10 @@ class RelationsConfig(_Strict):
     tune_threshold: bool = True
     labels: dict[str, str | None] | None = None
     hidden: int = Field(256, ge=8)
+    #: ``structure``: after decoding, unit labels are read off the predicted graph as
+    #: arg-microtexts defines them (root with incoming relations -> Conclusion, other targets ->
+    #: Claim; :func:`argmine.relations.labels_from_structure`); ``tagger``: as predicted.
+    unit_labels: Literal["tagger", "structure"] = "tagger"
 
 
 class UnitsConfig(_Strict):

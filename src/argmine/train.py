@@ -437,6 +437,7 @@ def train(
         units: str,
         decoding: str = "one_parent",
         threshold: float | Mapping[str, float] = 0.5,
+        unit_labels: str = "tagger",
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
         collect: list[Any] | None = None,
@@ -450,6 +451,7 @@ def train(
             relations=relations and want_relations,
             decoding=decoding,
             relation_threshold=threshold,
+            unit_labels=unit_labels,
             thresholds=thresholds,
             min_words=min_words,
             viterbi=config.decode.viterbi,
@@ -616,6 +618,7 @@ def train(
             "max_distance": encoder.max_distance,
             "decoding": decoding,
             "threshold": threshold,
+            "unit_labels": rcfg.unit_labels,
         }
         metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
         metrics["scope_coverage"] = {
@@ -629,6 +632,7 @@ def train(
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
+            unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
