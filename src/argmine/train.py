@@ -108,6 +108,22 @@ def tune_thresholds(
 RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
+def freeze_layers(tagger: Any, n: int) -> int:
+    """Stop training the embeddings and the first ``n`` transformer layers (``-1``: all) of a
+    Hugging Face encoder; returns the number of parameters frozen."""
+    base = getattr(tagger, "base_model", tagger)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None or not hasattr(base, "embeddings"):
+        raise ConfigError("train.freeze_layers", f"{type(base).__name__} has no embeddings/layers")
+    modules = [base.embeddings, *(layers if n < 0 else layers[:n])]
+    count = 0
+    for module in modules:
+        for param in module.parameters():
+            param.requires_grad_(False)
+            count += param.numel()
+    return count
+
+
 def map_relation_labels(article: Article, mapping: Mapping[str, str | None]) -> Article:
     """Relation labels renamed by ``mapping`` (a label mapped to ``None`` is dropped; labels
     not in the mapping are kept)."""
@@ -426,6 +442,9 @@ def train(
         unit_weight=config.units.loss_weight,
         relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
     )
+    if tcfg.freeze_layers:
+        frozen = freeze_layers(tagger, tcfg.freeze_layers)
+        log.info("train.freeze_layers=%d: %d encoder parameters frozen", tcfg.freeze_layers, frozen)
     min_words = config.decode.min_words
     unit_modes = [m for m in ("bio", "segments") if m != "segments" or want_segments]
     if config.units.mode == "segments":
