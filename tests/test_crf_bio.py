@@ -69,9 +69,7 @@ def test_crf_nll_equals_brute_force_over_all_tag_paths(seed):
         positions = [t for t, y in enumerate(row) if y != IGNORE]
         em = [emissions[b, t].tolist() for t in positions]
         gold = [row[t] for t in positions]
-        paths = [
-            p for p in itertools.product(range(len(TAGS)), repeat=len(em)) if _valid_chain(p)
-        ]
+        paths = [p for p in itertools.product(range(len(TAGS)), repeat=len(em)) if _valid_chain(p)]
         log_z = _logsumexp([_path_score(p, em, trans, start, end) for p in paths])
         total += log_z - _path_score(gold, em, trans, start, end)
         tokens += len(positions)
@@ -79,12 +77,12 @@ def test_crf_nll_equals_brute_force_over_all_tag_paths(seed):
 
 
 def test_crf_ambiguous_label_sums_over_the_paths_its_set_allows():
-    """A label >= n_tags means "any tag of label_sets[label - n_tags]" (a partial label)."""
+    """A label n_tags + bitmask means "any tag whose bit is set" (argmine.data.label_sets)."""
     crf = _random_crf(5)
     emissions = torch.randn((1, 5, len(TAGS)), generator=torch.Generator().manual_seed(3))
-    any_a = torch.tensor([[True, True, True, False, False]])  # O, B-A or I-A
-    row = [IGNORE, 1, len(TAGS), len(TAGS), IGNORE]  # B-A, then two "A or O" positions
-    got = crf.nll(emissions, torch.tensor([row]), label_sets=any_a).item()
+    any_a = len(TAGS) + 0b00111  # O, B-A or I-A
+    row = [IGNORE, 1, any_a, any_a, IGNORE]  # B-A, then two "A or O" positions
+    got = crf.nll(emissions, torch.tensor([row])).item()
 
     trans, start, end = (p.detach().tolist() for p in (crf.transitions, crf.start, crf.end))
     em = [emissions[0, t].tolist() for t in (1, 2, 3)]
@@ -94,8 +92,8 @@ def test_crf_ambiguous_label_sums_over_the_paths_its_set_allows():
     log_z = _logsumexp([_path_score(p, em, trans, start, end) for p in paths])
     log_fit = _logsumexp([_path_score(p, em, trans, start, end) for p in fits])
     assert got == pytest.approx((log_z - log_fit) / 3, rel=1e-5, abs=1e-5)
-    with pytest.raises(ValueError, match="label_sets"):
-        crf.nll(emissions, torch.tensor([row]))
+    with pytest.raises(ValueError, match="beyond the 5"):
+        crf.nll(emissions, torch.tensor([[1, len(TAGS) + (1 << len(TAGS))]]))
 
 
 def test_crf_forbidden_transitions_get_no_gradient_and_training_lowers_the_loss():
@@ -219,3 +217,22 @@ def test_crf_transitions_are_saved_with_the_heads_and_decide_tagging(tokenizer, 
     assert plain.network.crf is None
     (pred,) = plain.predict([article])
     assert pred.units == []  # uniform tag probabilities: every token O
+
+
+def test_crf_set_labels_read_like_set_cross_entropy():
+    """One-token chains with zero transition scores reduce the CRF to a per-token softmax, so
+    its loss must equal set_cross_entropy on the set codes argmine.data.label_sets writes (a
+    source without Conclusion: gold O may also be B-/I-Conclusion)."""
+    from argmine.data import label_sets
+    from argmine.modeling import set_cross_entropy
+
+    labels = ["Claim", "Evidence", "Conclusion"]
+    tags = tags_for_labels(labels)
+    codes, _ = label_sets(labels, {"Conclusion": ["O"]})
+    assert set(codes) == {0}
+    gold = torch.tensor([[codes[0]], [1], [2], [codes[0]]])
+    emissions = torch.randn((4, 1, len(tags)), generator=torch.Generator().manual_seed(4))
+    crf = BIOCRF(tags)
+    assert crf.nll(emissions, gold).item() == pytest.approx(
+        set_cross_entropy(emissions, gold).item(), rel=1e-6
+    )

@@ -16,9 +16,10 @@ windows overlap and cut an article anywhere, so a window may start inside a unit
 therefore learnt without the "no I-X first" rule, which decoding a whole article applies.
 
 Labels: ``-100`` positions (special tokens, padding) are left out of the chain (the remaining
-positions of a row are chained in order). A label ``>= T`` is ambiguous: "any tag of
-``label_sets[label - T]``" (``label_sets``: ``S x T`` booleans), for a label a source does not
-annotate; the likelihood then sums over every path those sets allow (a partial-label CRF).
+positions of a row are chained in order). A label ``>= T`` is a set, ``T + bitmask`` (bit ``k``:
+tag ``k`` allowed; :func:`argmine.data.label_sets` writes them for labels a source does not
+annotate, as :func:`argmine.modeling.set_cross_entropy` reads them): the likelihood then sums
+over every path those sets allow (a partial-label CRF), so a hidden label is not trained as O.
 """
 
 from __future__ import annotations
@@ -37,23 +38,19 @@ FORBIDDEN = -1e4
 IGNORE = -100
 
 
-def label_tag_mask(
-    labels: torch.Tensor, n_tags: int, label_sets: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``(B x L)`` labels -> ``(B x L x T)``: which tags each position's label allows (one tag
-    for ``0 <= label < T``, ``label_sets[label - T]`` for ``label >= T``, none for ``-100``)."""
+def label_tag_mask(labels: torch.Tensor, n_tags: int) -> torch.Tensor:
+    """``(B x L)`` labels -> ``(B x L x T)``: which tags each position's label allows: one tag
+    for ``0 <= label < T``; for a set label ``T + bitmask`` (bit ``k``: tag ``k`` allowed, the
+    code of :func:`argmine.data.label_sets`) its tags; none for ``-100``."""
     known = (labels >= 0) & (labels < n_tags)
     mask = nn.functional.one_hot(labels.clamp(0, n_tags - 1), n_tags).bool() & known[..., None]
-    ambiguous = labels >= n_tags
-    if bool(ambiguous.any()):
-        if label_sets is None:
-            raise ValueError(f"labels >= {n_tags} (ambiguous) need label_sets")
-        if int(labels.max()) - n_tags >= label_sets.shape[0]:
-            raise ValueError(
-                f"label {int(labels.max())} has no set ({label_sets.shape[0]} label sets)"
-            )
-        sets = label_sets.to(mask.device).bool()[(labels - n_tags).clamp(min=0)]
-        mask = mask | (sets & ambiguous[..., None])
+    sets = labels >= n_tags
+    if bool(sets.any()):
+        bits = (labels - n_tags).clamp(min=0)
+        if int(bits.max()) >= 1 << n_tags:
+            raise ValueError(f"set label {int(labels.max())} names tags beyond the {n_tags}")
+        allowed = ((bits.unsqueeze(-1) >> torch.arange(n_tags, device=labels.device)) & 1).bool()
+        mask = mask | (allowed & sets[..., None])
     return mask
 
 
@@ -117,12 +114,7 @@ class BIOCRF(nn.Module):
         """The transition scores with the BIO constraints applied (forbidden: FORBIDDEN)."""
         return self.transitions.masked_fill(~self.allowed, FORBIDDEN)
 
-    def nll(
-        self,
-        emissions: torch.Tensor,
-        labels: torch.Tensor,
-        label_sets: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def nll(self, emissions: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of ``labels`` ``(B x L)`` given ``emissions`` ``(B x L x T)``,
         summed over rows and divided by the number of labelled tokens (the scale of the
         per-token cross-entropy it replaces)."""
@@ -131,7 +123,7 @@ class BIOCRF(nn.Module):
         em, lab, mask = _chain(emissions.float(), labels)
         if em.shape[0] == 0:
             return emissions.sum() * 0.0
-        tag_mask = label_tag_mask(lab, self.n_tags, label_sets) | ~mask[..., None]
+        tag_mask = label_tag_mask(lab, self.n_tags) | ~mask[..., None]
         both = crf_log_partition(
             torch.cat([em, em]),
             self.constrained(),
