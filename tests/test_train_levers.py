@@ -195,3 +195,18 @@ def test_train_dev_curve_says_when_the_last_evaluation_was_the_best():
     curve = dev_curve(HISTORY[:3], best_step=20)
     assert "still rising" in "\n".join(_curve_lines(curve, max_steps=20))
     assert _curve_lines([], max_steps=None) == ["No dev evaluation was logged."]
+
+
+def test_train_relation_head_runs_under_bfloat16_autocast():
+    """train.bf16 trains the relation head under CPU autocast (its bilinear term is not on
+    autocast's list and failed on bfloat16 inputs with float32 weights)."""
+    from argmine.modeling import HeadSpec, RelationHead
+
+    torch.manual_seed(0)
+    head = RelationHead(8, HeadSpec(hidden=16, n_pair_features=3, n_relation_classes=3)).eval()
+    heads, tails, feats = torch.randn(2, 5, 8), torch.randn(2, 5, 8), torch.randn(2, 5, 3)
+    plain = head.pair(heads, tails, feats)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = head.pair(heads, tails, feats)
+    assert mixed.shape == plain.shape == (2, 5, 3)
+    assert torch.allclose(mixed.float(), plain, atol=0.1)

@@ -163,7 +163,7 @@ def test_train_tiny_cli_writes_complete_model_dir(tmp_path):
     assert metrics["best_checkpoint"].endswith(f"checkpoint-{best['step']}")
     card = (out / "README.md").read_text()
     table = [line for line in card.split("## Dev curve")[1].splitlines() if line.startswith("| ")]
-    assert [row.split(" | ")[1].strip("*") for row in table[2:]] == ["20", "40"]  # step column
+    assert [row.split(" | ")[1].strip("*") for row in table[1:]] == ["20", "40"]  # step column
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert run_config_from_dict(resolved).output_dir == str(out)
     stats = json.loads((out / "data_stats.json").read_text())

@@ -127,8 +127,11 @@ class RelationHead(nn.Module):
         h = self.head_proj(heads)
         t = self.tail_proj(tails)
         logits = self.scorer(torch.cat([h, t, h * t, features], dim=-1))
-        attach = logits[..., :1] + self.bilinear(h.contiguous(), t.contiguous())
-        return torch.cat([attach, logits[..., 1:]], dim=-1)
+        # nn.Bilinear is not on autocast's cast list: under bfloat16 autocast (train.bf16) its
+        # inputs are bfloat16 and its weights float32, so it runs in the weights' dtype
+        w = self.bilinear.weight.dtype
+        attach = logits[..., :1].to(w) + self.bilinear(h.to(w).contiguous(), t.to(w).contiguous())
+        return torch.cat([attach, logits[..., 1:].to(w)], dim=-1)
 
     def root(self, units: torch.Tensor, unit_features: torch.Tensor) -> torch.Tensor:
         return self.root_scorer(torch.cat([self.head_proj(units), unit_features], dim=-1))[..., 0]
