@@ -95,6 +95,11 @@ def run_variant(config_path, overrides, name, *, steps, runs, warmup) -> dict:
         "run_s": round(time.monotonic() - started, 1),
         "bf16": result.metrics.get("bf16"),
         "group_by_length": result.metrics.get("group_by_length"),
+        "dev_at_end": {  # after only `steps` steps: a sanity check, not a quality number
+            k: v
+            for k, v in ((result.metrics.get("dev_curve") or [{}])[-1]).items()
+            if k.endswith("_f1")
+        },
     }
 
 
@@ -146,13 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{'yes' if cpu_has_bf16_matmul() else 'no'}; load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after\n"
     )
-    print("| variant | computed in | mean s/step | median s/step | vs fp32 | run (s) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| variant | computed in | mean s/step | median s/step | speed vs fp32 | run (s) "
+        f"| dev BIO overlap F1 @{args.steps} | dev relation F1 @{args.steps} |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         ratio = f"{fp32 / row['mean_step_s']:.2f}x" if fp32 and row["mean_step_s"] else "-"
+        dev = row["dev_at_end"]
+        f1 = [
+            "-" if dev.get(k) is None else f"{dev[k]:.3f}" for k in ("bio_span_f1", "relation_f1")
+        ]
         print(
             f"| {row['variant']} | {', '.join(row['computed_in'])} | {row['mean_step_s']:.3f} | "
-            f"{row['median_step_s']:.3f} | {ratio} | {row['run_s']:.0f} |"
+            f"{row['median_step_s']:.3f} | {ratio} | {row['run_s']:.0f} | {f1[0]} | {f1[1]} |"
         )
     if args.json:
         payload = {
