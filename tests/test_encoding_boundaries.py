@@ -223,11 +223,12 @@ def test_encoding_paragraph_token_cuts_a_unit_crossing_a_break(tokenizer):
     (window,) = windows
     tags = [codec.tags[y] for y in window["labels"] if y != IGNORE_INDEX]
     assert tags.count("B-Evidence") == 2 and tags.count("O") == 1
-    # decoding forces the paragraph token to O even when the model says I
+    # decoding forces the paragraph token to O even when the model says the unit continues
+    # across it (I on the token and on the next one)
     probs = perfect_probs(codec, windows)
     mark = window["input_ids"].index(codec.paragraph_id)
-    probs[0][mark] = 0.0
-    probs[0][mark, codec.tag_to_id["I-Evidence"]] = 1.0
+    probs[0][mark : mark + 2] = 0.0
+    probs[0][mark : mark + 2, codec.tag_to_id["I-Evidence"]] = 1.0
     units = codec.decode(article, windows, probs)
     assert texts(article, units) == [
         ("Prices rose by 4% in May.", "Evidence"),
