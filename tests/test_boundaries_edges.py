@@ -65,6 +65,7 @@ def test_boundaries_punctuation_edges_only_punctuation_is_empty():
 def test_boundaries_split_spans_at_gaps_inside_only():
     text = "Aaa bb. Ccc dd. Eee ff."
     gaps = [(7, 8), (15, 16)]  # after "Aaa bb." and after "Ccc dd."
+    assert [text[a:b] for a, b in gaps] == [" ", " "]
     spans = [(0, 15, "Claim"), (16, 23, "Evidence")]
     assert split_spans(spans, gaps) == [(0, 7, "Claim"), (8, 15, "Claim"), (16, 23, "Evidence")]
     assert split_spans([(0, 23, "Claim")], gaps) == [
