@@ -1,21 +1,26 @@
 """Training speed: float32 vs bfloat16 autocast, random vs length-grouped batches, side by side.
 
-Each variant is a real ``argmine.train.train`` run of the same config for a fixed number of
-optimizer steps (``train.max_steps``), with one dev evaluation at the end; a callback times
-every optimizer step (forward, backward, optimizer) after a few warm-up steps, and a forward
-hook on the token classifier records the dtype the encoder really computed in (so a variant
-that silently ran in float32 shows it). Variants run one after the other in one process, in
-the order given, ``--rounds`` times (alternating order), so they see the same machine.
-Quality (F1) needs full runs: see docs/benchmarks.md, "Training levers".
+One process, one model, interleaved: ``argmine.train.train`` builds the run of a config as
+usual (data, windows, model with its heads, optimizer); a callback takes over at the start of
+training and times ``--steps`` training steps (forward, backward, optimizer step) of every
+variant in turn, step by step (fp32, bf16, fp32 grouped, bf16 grouped, then again, the order
+rotating), so a change in machine load hits every variant alike. Then it stops the run (no
+model is written). Batches come from the run's own training set, collator and batch size:
+``random`` is a seeded permutation (what the Trainer's default sampler does), ``group`` the
+Trainer's ``LengthGroupedSampler`` (``train.group_by_length``); fp32 and bf16 see the same
+batches. bf16 is ``torch.autocast("cpu", dtype=torch.bfloat16)``, what the Trainer does with
+``train.bf16``; a forward hook on the token classifier records the dtype it really computed in.
+Padding: real tokens over padded tokens in one epoch of each sampler. Quality (F1) needs full
+runs: docs/benchmarks.md, "Training levers".
 
-    .venv/bin/python benchmarks/train_speed.py                               # microtexts fold 0
-    .venv/bin/python benchmarks/train_speed.py --config configs/default.yaml --steps 20
-    .venv/bin/python benchmarks/train_speed.py --variants fp32,bf16 --steps 20 --json out.json
+    .venv/bin/python benchmarks/train_speed.py                           # microtexts fold 0
+    .venv/bin/python benchmarks/train_speed.py --config configs/default.yaml --steps 10
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -27,80 +32,86 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+import torch  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
+from transformers.trainer_pt_utils import LengthGroupedSampler  # noqa: E402
 
 from argmine.config import load_run_config  # noqa: E402
 from argmine.tag import cpu_has_bf16_matmul  # noqa: E402
 from argmine.train import train  # noqa: E402
 
-#: variant name -> config overrides
+#: variant -> (sampler, bf16)
 VARIANTS = {
-    "fp32": ["train.bf16=false", "train.group_by_length=false"],
-    "bf16": ["train.bf16=true", "train.group_by_length=false"],
-    "fp32+group": ["train.bf16=false", "train.group_by_length=true"],
-    "bf16+group": ["train.bf16=true", "train.group_by_length=true"],
+    "fp32": ("random", False),
+    "bf16": ("random", True),
+    "fp32+group": ("group", False),
+    "bf16+group": ("group", True),
 }
 
 
-class StepTimer(TrainerCallback):
-    """Wall time of each optimizer step and the dtype of the classifier's output."""
+class Done(Exception):
+    """Raised by the callback once everything is timed: the run stops there."""
 
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-        self.dtypes: set[str] = set()
-        self._t0 = 0.0
-        self._hook = None
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
+class Interleaved(TrainerCallback):
+    def __init__(self, names: list[str], *, steps: int, warmup: int, seed: int) -> None:
+        self.names = names
+        self.steps = steps
+        self.warmup = warmup
+        self.seed = seed
+        self.seconds: dict[str, list[float]] = {n: [] for n in names}
+        self.dtypes: dict[str, set[str]] = {n: set() for n in names}
+        self.padding: dict[str, dict[str, int]] = {}
+
+    def _batches(self, loader, sampler: str, batch_size: int):
+        ds = loader.dataset
+        g = torch.Generator().manual_seed(self.seed)
+        if sampler == "group":
+            order = list(LengthGroupedSampler(batch_size, dataset=ds, generator=g))
+        else:
+            order = torch.randperm(len(ds), generator=g).tolist()
+        chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        lengths = [len(ds[j]["input_ids"]) for j in order]
+        real = sum(lengths)
+        padded = sum(max(len(ds[j]["input_ids"]) for j in c) * len(c) for c in chunks)
+        self.padding[sampler] = {"real_tokens": real, "padded_tokens": padded}
+        return [loader.collate_fn([ds[j] for j in c]) for c in chunks]
+
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
+        loader = kwargs["train_dataloader"]
+        batch_size = args.per_device_train_batch_size
+        batches = {s: self._batches(loader, s, batch_size) for s in {"random", "group"}}
+        current: list[str] = []
+
         def record(module, inputs, output):
-            if module.training:
-                self.dtypes.add(str(output.dtype).removeprefix("torch."))
+            if module.training and current:
+                self.dtypes[current[0]].add(str(output.dtype).removeprefix("torch."))
 
-        self._hook = model.tagger.classifier.register_forward_hook(record)
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self._t0 = time.perf_counter()
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.seconds.append(time.perf_counter() - self._t0)
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self._hook is not None:
-            self._hook.remove()
-
-
-def run_variant(config_path, overrides, name, *, steps, runs, warmup) -> dict:
-    """One variant's run with the step timer attached to its Trainer."""
-    timer = StepTimer()
-    config = load_run_config(
-        config_path,
-        overrides=[
-            *overrides,
-            *VARIANTS[name],
-            f"output_dir={runs / name}",
-            f"train.max_steps={steps}",
-            f"train.eval_steps={steps}",
-            "train.patience=0",
-        ],
-    )
-    started = time.monotonic()
-    result = train(config, force=True, callbacks=[timer])
-    timed = timer.seconds[warmup:]
-    return {
-        "variant": name,
-        "steps_timed": len(timed),
-        "mean_step_s": statistics.fmean(timed),
-        "median_step_s": statistics.median(timed),
-        "computed_in": sorted(timer.dtypes),
-        "run_s": round(time.monotonic() - started, 1),
-        "bf16": result.metrics.get("bf16"),
-        "group_by_length": result.metrics.get("group_by_length"),
-        "dev_at_end": {  # after only `steps` steps: a sanity check, not a quality number
-            k: v
-            for k, v in ((result.metrics.get("dev_curve") or [{}])[-1]).items()
-            if k.endswith("_f1")
-        },
-    }
+        hook = model.tagger.classifier.register_forward_hook(record)
+        model.train()
+        try:
+            for i in range(self.steps):
+                k = i % len(self.names)
+                for name in self.names[k:] + self.names[:k]:
+                    sampler, bf16 = VARIANTS[name]
+                    batch = batches[sampler][i % len(batches[sampler])]
+                    current[:] = [name]
+                    autocast = (
+                        torch.autocast("cpu", dtype=torch.bfloat16)
+                        if bf16
+                        else contextlib.nullcontext()
+                    )
+                    t0 = time.perf_counter()
+                    with autocast:
+                        loss = model(**batch)["loss"]
+                    loss.backward()
+                    optimizer.step()
+                    optimizer.zero_grad()
+                    if i >= self.warmup:
+                        self.seconds[name].append(time.perf_counter() - t0)
+        finally:
+            hook.remove()
+        raise Done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,12 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="config override key.path=value (default for microtexts: data.splits.fold=0)",
     )
-    parser.add_argument("--steps", type=int, default=30, help="optimizer steps per variant")
-    parser.add_argument("--warmup", type=int, default=3, help="first steps not timed")
-    parser.add_argument("--variants", default="fp32,bf16,fp32+group,bf16+group")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat (alternating order)")
-    parser.add_argument("--runs", default=None, help="where the runs go (default: a temp dir)")
-    parser.add_argument("--json", default=None, help="write the rows as JSON here")
+    parser.add_argument("--steps", type=int, default=15, help="training steps per variant")
+    parser.add_argument("--warmup", type=int, default=2, help="first steps not timed")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--json", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [n for n in names if n not in VARIANTS]
@@ -129,42 +138,50 @@ def main(argv: list[str] | None = None) -> int:
     overrides = args.overrides
     if overrides is None:
         overrides = ["data.splits.fold=0"] if "microtexts" in Path(args.config).name else []
-    runs = Path(args.runs or tempfile.mkdtemp(prefix="argmine-train-speed-"))
+    runs = Path(tempfile.mkdtemp(prefix="argmine-train-speed-"))
+    config = load_run_config(
+        args.config, overrides=[*overrides, f"output_dir={runs / 'run'}", "train.bf16=false"]
+    )
+    bench = Interleaved(names, steps=args.steps, warmup=args.warmup, seed=config.seed)
     load_before = os.getloadavg()
-    rows = []
-    for r in range(args.rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
-            print(f"round {r + 1}: {name} ...", file=sys.stderr, flush=True)
-            rows.append(
-                run_variant(
-                    args.config, overrides, name, steps=args.steps, runs=runs, warmup=args.warmup
-                )
-            )
+    started = time.monotonic()
+    with contextlib.suppress(Done):
+        train(config, force=True, callbacks=[bench])
+    wall = time.monotonic() - started
     load_after = os.getloadavg()
-    base = {}
-    for row in rows:
-        base.setdefault(row["variant"], []).append(row["mean_step_s"])
-    fp32 = statistics.fmean(base["fp32"]) if "fp32" in base else None
+    base = statistics.fmean(bench.seconds[names[0]])
+    rows = []
+    for name in names:
+        sampler, _ = VARIANTS[name]
+        pad = bench.padding[sampler]
+        rows.append(
+            {
+                "variant": name,
+                "computed_in": sorted(bench.dtypes[name]),
+                "steps_timed": len(bench.seconds[name]),
+                "mean_step_s": statistics.fmean(bench.seconds[name]),
+                "median_step_s": statistics.median(bench.seconds[name]),
+                "real_over_padded_tokens": pad["real_tokens"] / pad["padded_tokens"],
+                "seconds": bench.seconds[name],
+            }
+        )
     print(
-        f"\nconfig {args.config} {' '.join(overrides)}; {args.steps} steps per variant, first "
+        f"\nconfig {args.config} {' '.join(overrides)}; batch {config.train.batch_size} windows of "
+        f"<= {config.train.max_length} tokens; {args.steps} steps per variant interleaved, first "
         f"{args.warmup} untimed; CPU bf16 matrix units: "
-        f"{'yes' if cpu_has_bf16_matmul() else 'no'}; load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after\n"
+        f"{'yes' if cpu_has_bf16_matmul() else 'no'}; torch threads {torch.get_num_threads()}; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; {wall:.0f} s\n"
     )
     print(
-        "| variant | computed in | mean s/step | median s/step | speed vs fp32 | run (s) "
-        f"| dev BIO overlap F1 @{args.steps} | dev relation F1 @{args.steps} |"
+        "| variant | computed in | mean s/step | median s/step | speed vs "
+        f"{names[0]} | real / padded tokens (one epoch) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for row in rows:
-        ratio = f"{fp32 / row['mean_step_s']:.2f}x" if fp32 and row["mean_step_s"] else "-"
-        dev = row["dev_at_end"]
-        f1 = [
-            "-" if dev.get(k) is None else f"{dev[k]:.3f}" for k in ("bio_span_f1", "relation_f1")
-        ]
         print(
             f"| {row['variant']} | {', '.join(row['computed_in'])} | {row['mean_step_s']:.3f} | "
-            f"{row['median_step_s']:.3f} | {ratio} | {row['run_s']:.0f} | {f1[0]} | {f1[1]} |"
+            f"{row['median_step_s']:.3f} | {base / row['mean_step_s']:.2f}x | "
+            f"{row['real_over_padded_tokens']:.3f} |"
         )
     if args.json:
         payload = {
@@ -175,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_bf16_matmul": cpu_has_bf16_matmul(),
             "load_before": load_before,
             "load_after": load_after,
-            "rows": [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
+            "wall_s": wall,
+            "rows": rows,
         }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
