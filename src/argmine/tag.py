@@ -260,7 +260,7 @@ class Tagger:
         batch_size: int = 16,
         thresholds: bool = True,
         viterbi: bool = True,
-        trim: bool = True,
+        trim: bool | None = None,
         stitch: str = "owned",
         relations: bool = True,
         units: str | None = None,
@@ -271,7 +271,8 @@ class Tagger:
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
         model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
-        a comma that the model tagged at a unit's edge; ``stitch`` is how overlapping windows
+        a comma that the model tagged at a unit's edge (default: the model's
+        ``boundaries.punctuation``, true unless set off); ``stitch`` is how overlapping windows
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
         ``units``: where units come from (the model's own ``unit_mode`` by default; ``"gold"``
         keeps the articles' units and predicts relations only). The article's meta gets
