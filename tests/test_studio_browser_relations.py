@@ -123,7 +123,7 @@ def test_studio_browser_shows_model_relations_not_rules(
     arcs = ls_page.locator('svg [class*="relationItem"]')
     assert arcs.count() == len(pushed_relations)
     assert ls_page.locator('svg [class*="relationItem"] path[marker-end]').count() == arcs.count()
-    drawn_labels = sorted(arcs.locator("text").all_inner_texts())
+    drawn_labels = sorted(arcs.locator("text").all_text_contents())
     assert drawn_labels == sorted(r.label for r in model.relations)
     screenshot(ls_page, "studio-browser-model-relations.png")
     # ... listed head -> tail in the Relations panel: the model's, none of the rules'.
