@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from argmine.boundaries import BoundaryOptions
 from argmine.config import RunConfig, load_label_schema, resolve_path
 from argmine.document import Article
 from argmine.encoding import ModelSpec, TokenTagCodec
@@ -106,6 +107,22 @@ def tune_thresholds(
 
 
 RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def freeze_layers(tagger: Any, n: int) -> int:
+    """Stop training the embeddings and the first ``n`` transformer layers (``-1``: all) of a
+    Hugging Face encoder; returns the number of parameters frozen."""
+    base = getattr(tagger, "base_model", tagger)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None or not hasattr(base, "embeddings"):
+        raise ConfigError("train.freeze_layers", f"{type(base).__name__} has no embeddings/layers")
+    modules = [base.embeddings, *(layers if n < 0 else layers[:n])]
+    count = 0
+    for module in modules:
+        for param in module.parameters():
+            param.requires_grad_(False)
+            count += param.numel()
+    return count
 
 
 def map_relation_labels(article: Article, mapping: Mapping[str, str | None]) -> Article:
@@ -321,7 +338,15 @@ def train(
         TrainingArguments,
     )
 
-    from argmine.data import HeadTask, build_dataset, data_stats, load_sources, split_articles
+    from argmine.data import (
+        HeadTask,
+        build_dataset,
+        data_stats,
+        fold_unannotated,
+        load_sources,
+        relations_annotated,
+        split_articles,
+    )
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
@@ -341,7 +366,15 @@ def train(
     base = resolve_base_model(config.model.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     tcfg = config.train
-    codec = TokenTagCodec(tokenizer, labels, max_length=tcfg.max_length, stride=tcfg.stride)
+    boundaries = BoundaryOptions.from_dict(config.decode.boundaries.model_dump())
+    codec = TokenTagCodec(
+        tokenizer,
+        labels,
+        max_length=tcfg.max_length,
+        stride=tcfg.stride,
+        paragraph_token=config.model.paragraph_token,
+        boundaries=boundaries if boundaries != BoundaryOptions() else None,
+    )
 
     articles = load_sources(config, labels=labels)
     rcfg = config.relations if config.relations is not None and config.relations.enabled else None
@@ -355,7 +388,8 @@ def train(
     if want_relations and not any(a.relations for a in splits["train"]):
         log.warning("relations: no training article has relations; training spans only")
         want_relations = False
-    dev_has_relations = any(a.relations for a in splits["dev"])
+    dev_relations = [a for a in splits["dev"] if relations_annotated(a)]
+    dev_has_relations = any(a.relations for a in dev_relations)
     want_segments = config.units.mode in ("segments", "auto")
     encoder = (
         PairEncoder(
@@ -417,6 +451,9 @@ def train(
         unit_weight=config.units.loss_weight,
         relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
     )
+    if tcfg.freeze_layers:
+        frozen = freeze_layers(tagger, tcfg.freeze_layers)
+        log.info("train.freeze_layers=%d: %d encoder parameters frozen", tcfg.freeze_layers, frozen)
     min_words = config.decode.min_words
     unit_modes = [m for m in ("bio", "segments") if m != "segments" or want_segments]
     if config.units.mode == "segments":
@@ -428,11 +465,12 @@ def train(
         units: str,
         decoding: str = "one_parent",
         threshold: float | Mapping[str, float] = 0.5,
+        unit_labels: str = "tagger",
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
         collect: list[Any] | None = None,
     ) -> list[Article]:
-        return predict_articles(
+        pred = predict_articles(
             model,
             codec,
             [a.with_annotations(a.units if units == "gold" else [], []) for a in articles],
@@ -441,6 +479,7 @@ def train(
             relations=relations and want_relations,
             decoding=decoding,
             relation_threshold=threshold,
+            unit_labels=unit_labels,
             thresholds=thresholds,
             min_words=min_words,
             viterbi=config.decode.viterbi,
@@ -448,6 +487,7 @@ def train(
             pad_id=pad_id,
             collect=collect,
         )
+        return fold_unannotated(pred, articles)
 
     def dev_scores() -> dict[str, float]:
         """Dev scores of the current weights (one forward pass per mode)."""
@@ -462,8 +502,8 @@ def train(
         out[SPAN_METRIC] = best_span
         selection = best_span
         if want_relations and dev_has_relations:
-            pred = predict(splits["dev"], units="gold")
-            rel = relation_scores(splits["dev"], pred, labels=relation_labels)
+            pred = predict(dev_relations, units="gold")
+            rel = relation_scores(dev_relations, pred, labels=relation_labels)
             out["relation_f1"] = rel["overlap"]["micro"]["f1"]
             selection = (best_span + out["relation_f1"]) / 2
         out[SELECTION_METRIC] = selection
@@ -591,9 +631,9 @@ def train(
         decoding, threshold, tuning = "one_parent", rcfg.threshold, {}
         if dev_has_relations:
             collected: list[Any] = []
-            predict(splits["dev"], units="gold", collect=collected)
+            predict(dev_relations, units="gold", collect=collected)
             decoding, threshold, tuning = tune_relation_decoding(
-                splits["dev"],
+                dev_relations,
                 collected,
                 labels=relation_labels,
                 modes=(rcfg.decoding,) if rcfg.decoding != "auto" else DECODINGS,
@@ -606,6 +646,7 @@ def train(
             "max_distance": encoder.max_distance,
             "decoding": decoding,
             "threshold": threshold,
+            "unit_labels": rcfg.unit_labels,
         }
         metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
         metrics["scope_coverage"] = {
@@ -619,9 +660,13 @@ def train(
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
+            unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
         )
         scores = span_scores(gold, pred, labels=eval_labels)
-        if relation_spec and any(a.relations for a in gold):
+        keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
+        if relation_spec and any(gold[k].relations for k in keep):
+            pred = [pred[k] for k in keep]
+            gold = [gold[k] for k in keep]
             scores["relations_end_to_end"] = relation_scores(gold, pred, labels=relation_labels)
             given = predict(
                 gold,
@@ -668,6 +713,8 @@ def train(
             unit_mode=unit_mode,
             heads=head_spec.to_dict() if (want_relations or want_segments) else None,
             relations=relation_spec,
+            paragraph_token=codec.paragraph_token,
+            boundaries=codec.boundaries.to_dict() if codec.boundaries is not None else None,
         )
         spec.save(output)
         atomic_write_text(output / "metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
