@@ -15,6 +15,7 @@ from argmine.relations import (
     PairEncoder,
     clean_relations,
     decode_relations,
+    labels_from_structure,
     paragraph_ids,
     scope_coverage,
 )
@@ -209,3 +210,26 @@ def test_evaluate_attachment_counts_every_ordered_pair():
     assert (scores["tp"], scores["fp"], scores["fn"], scores["tn"]) == (1, 1, 3, 15)
     assert scores["attach_f1"] == pytest.approx(1 / 3)
     assert scores["macro_f1"] == pytest.approx((1 / 3 + 15 / 17) / 2)
+
+
+def test_relations_labels_from_structure_follow_the_microtexts_roles():
+    # T1 <- T2 <- T3 (supports), T4 attacks T2, T5 has no relation, T6 (a "Conclusion") -> T1
+    units = [
+        ArgUnit("T1", 0, 5, "Claim"),
+        ArgUnit("T2", 6, 10, "Evidence"),
+        ArgUnit("T3", 11, 15, "Evidence"),
+        ArgUnit("T4", 16, 20, "Claim"),
+        ArgUnit("T5", 21, 25, "Conclusion"),
+        ArgUnit("T6", 26, 30, "Conclusion"),
+    ]
+    rels = [
+        ArgRelation("R1", "T2", "T1", "supports"),
+        ArgRelation("R2", "T3", "T2", "supports"),
+        ArgRelation("R3", "T4", "T2", "attacks"),
+        ArgRelation("R4", "T6", "T1", "supports"),
+    ]
+    got = [u.label for u in labels_from_structure(units, rels)]
+    # root with incoming -> Conclusion; targeted inner -> Claim; untargeted leaves keep the
+    # tagger's Evidence / Claim; a "Conclusion" that supports something -> Evidence; isolated
+    # T5 keeps its label
+    assert got == ["Conclusion", "Claim", "Evidence", "Claim", "Conclusion", "Evidence"]

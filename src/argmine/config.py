@@ -219,6 +219,35 @@ class SourceConfig(_Strict):
     #: every annotation (one article each), ``annotator=NAME``: NAME's. Omitted: one per task,
     #: by :func:`argmine.corpora.select_annotation` (ground truth, then the most recent).
     annotations: str | None = None
+    #: At most this many articles of the source (the first by id): a subset that keeps a
+    #: combined config inside its time budget.
+    limit: int | None = Field(None, ge=1)
+    #: Where the source's articles go whatever ``data.splits`` does with the other sources':
+    #: ``official`` (each its own ``meta.split``, e.g. Webis loaded with ``split:``) or one
+    #: split for all of them (``train``: a source that only adds training data). In a k-fold
+    #: run they join that split of every fold.
+    fixed_split: Literal["official", "train", "dev", "test"] | None = None
+    #: Labels this source does not annotate, each with the gold labels it may hide under
+    #: (``O``: text outside every unit), e.g. Webis has no Conclusion: ``{Conclusion: [O,
+    #: Claim]}``. Such tokens and candidates are trained on the set ("any of these"), not as O
+    #: or Claim; dev and test scores count a predicted Conclusion there as the gold label it
+    #: hides under (the first non-O one, else it is dropped).
+    unannotated: dict[str, list[str]] | None = None
+    #: Whether the source annotates relations (omitted: yes if any of its articles has one).
+    #: A source without them trains spans only; its articles are left out of relation scores.
+    has_relations: bool | None = None
+
+    @field_validator("unannotated")
+    @classmethod
+    def _unannotated(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is None:
+            return None
+        for label, under in value.items():
+            if not under:
+                raise ValueError(f"{label}: list the gold labels it may hide under (O for none)")
+            if label in under:
+                raise ValueError(f"{label} cannot hide under itself")
+        return value
 
     @field_validator("annotations")
     @classmethod
@@ -312,6 +341,9 @@ class TrainConfig(_Strict):
     #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
     #: random weights while the encoder is pretrained)
     head_lr_multiplier: float = Field(10.0, gt=0)
+    #: the embeddings and the first N transformer layers stay as pretrained (-1: the whole
+    #: encoder, so only the token classifier and the heads learn): a regulariser for small data
+    freeze_layers: int = Field(0, ge=-1)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -355,6 +387,10 @@ class RelationsConfig(_Strict):
     tune_threshold: bool = True
     labels: dict[str, str | None] | None = None
     hidden: int = Field(256, ge=8)
+    #: ``structure``: after decoding, unit labels are read off the predicted graph as
+    #: arg-microtexts defines them (root with incoming relations -> Conclusion, other targets ->
+    #: Claim; :func:`argmine.relations.labels_from_structure`); ``tagger``: as predicted.
+    unit_labels: Literal["tagger", "structure"] = "tagger"
 
 
 class UnitsConfig(_Strict):

@@ -19,13 +19,13 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from argmine.config import RunConfig, SplitConfig, resolve_path
 from argmine.document import Article, dumps_article
-from argmine.encoding import TokenTagCodec
+from argmine.encoding import TokenTagCodec, tags_for_labels
 from argmine.errors import ConfigError, InputError
 from argmine.relations import (
     PairEncoder,
@@ -48,7 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
@@ -68,6 +68,7 @@ def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
             split=source.split,
             annotations=source.annotations,
         )
+        loaded = _source_articles(source, loaded, labels)
         for article in loaded:
             if article.id in seen:
                 duplicates.append(article.id)
@@ -93,6 +94,87 @@ def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
             ", ".join(f"{k!r} x{v}" for k, v in sorted(foreign.items())),
         )
     return articles
+
+
+#: ``meta`` keys :func:`load_sources` sets from a source's config.
+FIXED_SPLIT = "fixed_split"
+UNANNOTATED = "unannotated"
+
+
+def _source_articles(
+    source: Any, loaded: Sequence[Article], labels: Sequence[str]
+) -> list[Article]:
+    """``loaded`` with the source's ``limit`` applied and its ``fixed_split``, ``unannotated``
+    and ``has_relations`` recorded in each article's meta (:data:`FIXED_SPLIT`,
+    :data:`UNANNOTATED`: ``{"labels": {label: [hides under]}, "relations": bool}``)."""
+    where = f"data.sources ({source.format} {source.path})"
+    out = sorted(loaded, key=lambda a: a.id)[: source.limit] if source.limit else list(loaded)
+    hidden = dict(source.unannotated or {})
+    for label, under in hidden.items():
+        if label not in labels:
+            raise ConfigError(where, f"unannotated label {label!r} is not in the schema")
+        bad = [u for u in under if u != "O" and u not in labels]
+        if bad:
+            raise ConfigError(where, f"{label} hides under unknown label(s) {bad}")
+    has_relations = (
+        source.has_relations
+        if source.has_relations is not None
+        else any(a.relations for a in loaded)
+    )
+    if not (hidden or not has_relations or source.fixed_split):
+        return out
+    marked = []
+    for article in out:
+        meta = dict(article.meta)
+        if source.fixed_split:
+            name = meta.get("split") if source.fixed_split == "official" else source.fixed_split
+            if name not in SPLITS:
+                raise InputError(
+                    article.id, f"fixed_split official: no official split (meta.split is {name!r})"
+                )
+            meta[FIXED_SPLIT] = name
+        if hidden or not has_relations:
+            meta[UNANNOTATED] = {"labels": hidden, "relations": not has_relations}
+        marked.append(replace(article, meta=meta))
+    return marked
+
+
+def unannotated_labels(article: Article) -> dict[str, list[str]]:
+    """The labels ``article``'s source does not annotate, with what each may hide under."""
+    info = article.meta.get(UNANNOTATED)
+    return dict(info.get("labels") or {}) if isinstance(info, Mapping) else {}
+
+
+def relations_annotated(article: Article) -> bool:
+    """False when ``article``'s source annotates no relations (its pairs are not trained or
+    scored)."""
+    info = article.meta.get(UNANNOTATED)
+    return not (isinstance(info, Mapping) and info.get("relations"))
+
+
+def fold_unannotated(pred: Sequence[Article], gold: Sequence[Article]) -> list[Article]:
+    """``pred`` with units of labels the gold article's source does not annotate relabelled to
+    the first gold label they may hide under (dropped when that is only ``O``), so scores do
+    not count them against a source that could not have them; relations to dropped units go
+    too."""
+    out = []
+    for p, g in zip(pred, gold, strict=True):
+        hidden = unannotated_labels(g)
+        if not hidden:
+            out.append(p)
+            continue
+        units = []
+        for u in p.units:
+            if u.label in hidden:
+                target = next((x for x in hidden[u.label] if x != "O"), None)
+                if target is None:
+                    continue
+                u = replace(u, label=target)
+            units.append(u)
+        kept = {u.id for u in units}
+        rels = [r for r in p.relations if r.head in kept and r.tail in kept]
+        out.append(p.with_annotations(units, rels))
+    return out
 
 
 def _text_key(text: str) -> str:
@@ -135,9 +217,16 @@ def split_articles(
     """``{"train", "dev", "test"}`` lists of whole articles (kfold: the fold ``splits.fold``,
     default 0). Articles of one task or with the same text stay in one split
     (:func:`article_groups`); the fractions count articles."""
+    fixed = [a for a in articles if a.meta.get(FIXED_SPLIT) in SPLITS]
+    if fixed:
+        rest = [a for a in articles if a.meta.get(FIXED_SPLIT) not in SPLITS]
+        out = split_articles(rest, splits, seed=seed) if rest else {n: [] for n in SPLITS}
+        for article in fixed:
+            out[article.meta[FIXED_SPLIT]].append(article)
+        return out
     if splits.mode == "kfold":
         return kfold_splits(articles, splits, seed=seed)[splits.fold or 0]
-    out: dict[str, list[Article]] = {name: [] for name in SPLITS}
+    out = {name: [] for name in SPLITS}
     if splits.mode == "official":
         for article in articles:
             name = article.meta.get("split")
@@ -173,6 +262,14 @@ def kfold_splits(
 ) -> list[dict[str, list[Article]]]:
     """One ``{"train", "dev", "test"}`` per fold; every article is in exactly one test fold,
     with the rest of its group (:func:`article_groups`)."""
+    fixed = [a for a in articles if a.meta.get(FIXED_SPLIT) in SPLITS]
+    if fixed:  # sources that keep their own split join every fold's split of that name
+        rest = [a for a in articles if a.meta.get(FIXED_SPLIT) not in SPLITS]
+        folds = kfold_splits(rest, splits, seed=seed)
+        for fold in folds:
+            for article in fixed:
+                fold[article.meta[FIXED_SPLIT]].append(article)
+        return folds
     k = splits.folds
     groups = article_groups(articles)
     if len(groups) < k:
@@ -276,7 +373,7 @@ def head_rows(
     gold = [u for u in article.sorted_units() if u.label in codec.labels]
     npre = len(codec.prefix)
     rows: list[dict[str, Any]] = [{key: [] for key in HEAD_COLUMNS} for _ in windows]
-    if task.relations and len(gold) > 1:
+    if task.relations and len(gold) > 1 and relations_annotated(article):
         rels = clean_relations(
             article.with_annotations(gold, article.relations), enc.relation_labels
         )
@@ -309,6 +406,36 @@ def head_rows(
     return rows
 
 
+def label_sets(
+    labels: Sequence[str], hidden: Mapping[str, Sequence[str]]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Gold ids that stand for a set of ids when the labels in ``hidden`` are not annotated:
+    ``{gold tag id: set code}`` for BIO tags (in :func:`argmine.encoding.tags_for_labels`
+    order)  and ``{gold unit class: set code}`` for the unit head (0 none, 1 + label
+    index). A set code is ``n + bitmask`` (``n`` the number of classes, bit ``k`` = class ``k``
+    allowed; :func:`argmine.modeling.set_cross_entropy` reads it). A hidden label X that hides
+    under O adds B-X and I-X to O (and X to none); under Y, B-X to B-Y and I-X to I-Y."""
+    tags = tags_for_labels(labels)
+    index = {t: k for k, t in enumerate(tags)}
+    tag_bits = {k: 1 << k for k in range(len(tags))}
+    unit_bits = {k: 1 << k for k in range(len(labels) + 1)}
+    for x, under in hidden.items():
+        ux = labels.index(x) + 1
+        for y in under:
+            if y == "O":
+                tag_bits[0] |= (1 << index[f"B-{x}"]) | (1 << index[f"I-{x}"])
+                unit_bits[0] |= 1 << ux
+            else:
+                for p in ("B", "I"):
+                    tag_bits[index[f"{p}-{y}"]] |= 1 << index[f"{p}-{x}"]
+                unit_bits[labels.index(y) + 1] |= 1 << ux
+    nt, nu = len(tags), len(labels) + 1
+    return (
+        {k: nt + b for k, b in tag_bits.items() if b != 1 << k},
+        {k: nu + b for k, b in unit_bits.items() if b != 1 << k},
+    )
+
+
 def _rows(
     codec: TokenTagCodec, articles: Sequence[Article], task: HeadTask | None = None
 ) -> dict[str, list[Any]]:
@@ -336,6 +463,13 @@ def _rows(
             if task is not None
             else [{key: [] for key in HEAD_COLUMNS} for _ in windows]
         )
+        hidden = unannotated_labels(article)
+        if hidden:
+            tag_sets, unit_sets = label_sets(codec.labels, hidden)
+            for window, more in zip(windows, extra, strict=True):
+                window["labels"] = [tag_sets.get(y, y) for y in window["labels"]]
+                if more.get("seg_labels"):
+                    more["seg_labels"] = [unit_sets.get(y, y) for y in more["seg_labels"]]
         for window, more in zip(windows, extra, strict=True):
             for key in columns:
                 if key in more:
@@ -365,7 +499,7 @@ def build_dataset(
             "window": datasets.Value("int32"),
             "input_ids": datasets.Sequence(datasets.Value("int32")),
             "attention_mask": datasets.Sequence(datasets.Value("int8")),
-            "labels": datasets.Sequence(datasets.Value("int16")),
+            "labels": datasets.Sequence(datasets.Value("int32")),
             "offsets": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
             "token_start": datasets.Value("int32"),
             "token_end": datasets.Value("int32"),
@@ -378,7 +512,7 @@ def build_dataset(
             "unit_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
             "seg_spans": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
             "seg_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
-            "seg_labels": datasets.Sequence(datasets.Value("int16")),
+            "seg_labels": datasets.Sequence(datasets.Value("int32")),
         }
     )
 

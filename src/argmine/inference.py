@@ -29,6 +29,7 @@ from argmine.encoding import TokenTagCodec
 from argmine.relations import (
     PairEncoder,
     decode_relations,
+    labels_from_structure,
     rule_candidates,
     unit_token_ranges,
 )
@@ -300,6 +301,7 @@ def predict_articles(
     relations: bool = True,
     decoding: str = "one_parent",
     relation_threshold: float | Mapping[str, float] = 0.5,
+    unit_labels: str = "tagger",
     thresholds: Mapping[str, float] | None = None,
     min_words: int | Mapping[str, int] = 0,
     viterbi: bool = True,
@@ -315,7 +317,8 @@ def predict_articles(
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
     thresholds unless ``thresholds`` is None) and, when the model has a relation head and
-    ``relations``, predicted relations. ``collect`` receives ``(article, units in text order,
+    ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
+    labels are then read off the graph). ``collect`` receives ``(article, units in text order,
     candidate pairs, pair probabilities)`` per article, for tuning the relation decoding on dev
     without another forward pass."""
     if units not in UNIT_SOURCES:
@@ -404,6 +407,8 @@ def predict_articles(
                 mode=decoding,
                 threshold=relation_threshold,
             )
+            if unit_labels == "structure" and units != "gold":
+                found = labels_from_structure(tagged.sorted_units(), rels)
             tagged = tagged.with_annotations(list(found), rels)
             if collect is not None:
                 collect.append((article, ordered, pairs, probs))

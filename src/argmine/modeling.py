@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ArgumentModel", "HeadSpec", "WindowCollator", "pool_spans"]
+__all__ = ["ArgumentModel", "HeadSpec", "WindowCollator", "pool_spans", "set_cross_entropy"]
 
 HEADS_FILE = "heads.safetensors"
 IGNORE = -100
@@ -68,6 +68,28 @@ def pool_spans(states: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
     first = torch.gather(states, 1, first_index.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
     valid = (spans[..., 1] > spans[..., 0]).unsqueeze(-1).to(states.dtype)
     return torch.cat([mean, first], dim=-1) * valid
+
+
+def set_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy where a label may stand for a set of classes: ``labels`` ``< C`` is one
+    class, ``>= C`` is ``C + bitmask`` (bit ``k``: class ``k`` allowed; see
+    :func:`argmine.data.label_sets`), ``-100`` is ignored. The loss of a set is
+    ``-log sum_{k in set} p_k``: a label a source does not annotate is not trained as O. With
+    no set labels this is ``torch.nn.functional.cross_entropy``."""
+    c = logits.shape[-1]
+    logits = logits.reshape(-1, c).float()
+    labels = labels.reshape(-1)
+    keep = labels != IGNORE
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    logits, labels = logits[keep], labels[keep]
+    sets = labels >= c
+    if not bool(sets.any()):
+        return nn.functional.cross_entropy(logits, labels)
+    bits = torch.where(sets, labels - c, torch.ones_like(labels) << labels.clamp(max=c - 1))
+    allowed = ((bits.unsqueeze(-1) >> torch.arange(c, device=labels.device)) & 1).bool()
+    good = torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), dim=-1)
+    return (torch.logsumexp(logits, dim=-1) - good).mean()
 
 
 class _MLP(nn.Sequential):
@@ -215,10 +237,7 @@ class ArgumentModel(nn.Module):
         out: dict[str, torch.Tensor] = {"logits": logits}
         if labels is None:
             return out
-        ce = nn.functional.cross_entropy
-        loss = ce(
-            logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
-        )
+        loss = set_cross_entropy(logits, labels)
         if (
             self.unit_head is not None
             and seg_spans is not None
@@ -227,11 +246,7 @@ class ArgumentModel(nn.Module):
         ):
             vectors = pool_spans(states, seg_spans)
             unit_logits = self.unit_logits(vectors, seg_features)
-            loss = loss + self.unit_weight * ce(
-                unit_logits.reshape(-1, unit_logits.shape[-1]).float(),
-                seg_labels.reshape(-1),
-                ignore_index=IGNORE,
-            )
+            loss = loss + self.unit_weight * set_cross_entropy(unit_logits, seg_labels)
         if (
             self.relation_head is not None
             and unit_spans is not None

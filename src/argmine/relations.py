@@ -47,6 +47,7 @@ __all__ = [
     "PairEncoder",
     "clean_relations",
     "decode_relations",
+    "labels_from_structure",
     "paragraph_ids",
     "rule_candidates",
     "scope_coverage",
@@ -354,6 +355,37 @@ def decode_relations(
                 score=float(min(max(p_rel[row], 0.0), 1.0)),
             )
         )
+    return out
+
+
+#: ``relations.unit_labels``: how unit labels relate to the predicted graph.
+UNIT_LABELS_FROM = ("tagger", "structure")
+
+
+def labels_from_structure(
+    units: Sequence[ArgUnit],
+    relations: Sequence[ArgRelation],
+    *,
+    conclusion: str = "Conclusion",
+    claim: str = "Claim",
+    evidence: str = "Evidence",
+) -> list[ArgUnit]:
+    """Unit labels read off the argument graph, as arg-microtexts defines them (see
+    :mod:`argmine.corpora.microtexts`): a unit with incoming relations is the conclusion when it
+    supports or attacks nothing (the graph's root) and a claim otherwise; a unit nothing
+    targets keeps the tagger's choice between claim (an objection) and evidence (a premise),
+    a tagger's conclusion that itself supports or attacks something becoming evidence; a unit
+    with no relation at all keeps its label. Scores are kept."""
+    incoming = {r.tail for r in relations}
+    outgoing = {r.head for r in relations}
+    out = []
+    for u in units:
+        label = u.label
+        if u.id in incoming:
+            label = conclusion if u.id not in outgoing else claim
+        elif u.id in outgoing and label == conclusion:
+            label = evidence
+        out.append(u if label == u.label else ArgUnit(u.id, u.start, u.end, label, u.score))
     return out
 
 

@@ -311,6 +311,7 @@ class Tagger:
             relations=relations and self.has_relations,
             decoding=rel.get("decoding", "one_parent"),
             relation_threshold=rel.get("threshold", 0.5),
+            unit_labels=rel.get("unit_labels", "tagger"),
             thresholds=self.spec.thresholds if thresholds else None,
             min_words=self.spec.min_words if thresholds else 0,
             viterbi=viterbi,
@@ -340,34 +341,41 @@ def evaluate_model(
     them, ``relations`` (end to end, from predicted units), ``relations_gold_units`` and
     ``attachment_gold_units`` (the relation model alone). With ``baseline`` the rule
     pre-annotator is scored on the same articles with the same functions under ``rules``."""
+    from argmine.data import fold_unannotated, relations_annotated
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
 
     tagger = Tagger.load(model_dir, threads=threads)
     gold = list(articles)
     labels = list(tagger.spec.labels)
     bare = [a.with_annotations([]) for a in gold]
-    pred = tagger.predict(bare, batch_size=batch_size)
+    # a source that does not annotate a label (Webis: no Conclusion) is scored with the
+    # predictions of it folded into what it hides under; its relations only if it has them
+    pred = fold_unannotated(tagger.predict(bare, batch_size=batch_size), gold)
     scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
     scores["articles"] = len(gold)
     scores["unit_mode"] = tagger.unit_source
     rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
-    has_gold_relations = any(a.relations for a in gold)
+    keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
+    rel_gold = [gold[k] for k in keep]
+    has_gold_relations = any(a.relations for a in rel_gold)
     if tagger.has_relations and has_gold_relations:
-        scores["relations"] = relation_scores(gold, pred, labels=rel_labels)
-        given = tagger.predict(gold, batch_size=batch_size, units="gold")
-        scores["relations_gold_units"] = relation_scores(gold, given, labels=rel_labels)
-        scores["attachment_gold_units"] = attachment_scores(gold, given)
+        scores["relations"] = relation_scores(rel_gold, [pred[k] for k in keep], labels=rel_labels)
+        given = tagger.predict(rel_gold, batch_size=batch_size, units="gold")
+        scores["relations_gold_units"] = relation_scores(rel_gold, given, labels=rel_labels)
+        scores["attachment_gold_units"] = attachment_scores(rel_gold, given)
     elif has_gold_relations:
         log.info("%s was trained without relations: scoring spans only", tagger.model_dir)
     if baseline:
         from argmine.prelabel import prelabel_articles
 
-        rules = prelabel_articles(bare)
+        rules = fold_unannotated(prelabel_articles(bare), gold)
         scores["rules"] = span_scores(gold, rules, labels=labels)
         if has_gold_relations:
-            names = rel_labels or sorted({r.label for a in gold for r in a.relations})
-            scores["rules"]["relations"] = relation_scores(gold, rules, labels=names)
+            names = rel_labels or sorted({r.label for a in rel_gold for r in a.relations})
+            scores["rules"]["relations"] = relation_scores(
+                rel_gold, [rules[k] for k in keep], labels=names
+            )
     return scores
 
 

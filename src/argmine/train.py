@@ -108,6 +108,22 @@ def tune_thresholds(
 RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
+def freeze_layers(tagger: Any, n: int) -> int:
+    """Stop training the embeddings and the first ``n`` transformer layers (``-1``: all) of a
+    Hugging Face encoder; returns the number of parameters frozen."""
+    base = getattr(tagger, "base_model", tagger)
+    layers = getattr(getattr(base, "encoder", None), "layer", None)
+    if layers is None or not hasattr(base, "embeddings"):
+        raise ConfigError("train.freeze_layers", f"{type(base).__name__} has no embeddings/layers")
+    modules = [base.embeddings, *(layers if n < 0 else layers[:n])]
+    count = 0
+    for module in modules:
+        for param in module.parameters():
+            param.requires_grad_(False)
+            count += param.numel()
+    return count
+
+
 def map_relation_labels(article: Article, mapping: Mapping[str, str | None]) -> Article:
     """Relation labels renamed by ``mapping`` (a label mapped to ``None`` is dropped; labels
     not in the mapping are kept)."""
@@ -327,7 +343,15 @@ def train(
         TrainingArguments,
     )
 
-    from argmine.data import HeadTask, build_dataset, data_stats, load_sources, split_articles
+    from argmine.data import (
+        HeadTask,
+        build_dataset,
+        data_stats,
+        fold_unannotated,
+        load_sources,
+        relations_annotated,
+        split_articles,
+    )
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
@@ -361,7 +385,8 @@ def train(
     if want_relations and not any(a.relations for a in splits["train"]):
         log.warning("relations: no training article has relations; training spans only")
         want_relations = False
-    dev_has_relations = any(a.relations for a in splits["dev"])
+    dev_relations = [a for a in splits["dev"] if relations_annotated(a)]
+    dev_has_relations = any(a.relations for a in dev_relations)
     want_segments = config.units.mode in ("segments", "auto")
     encoder = (
         PairEncoder(
@@ -423,6 +448,9 @@ def train(
         unit_weight=config.units.loss_weight,
         relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
     )
+    if tcfg.freeze_layers:
+        frozen = freeze_layers(tagger, tcfg.freeze_layers)
+        log.info("train.freeze_layers=%d: %d encoder parameters frozen", tcfg.freeze_layers, frozen)
     min_words = config.decode.min_words
     unit_modes = [m for m in ("bio", "segments") if m != "segments" or want_segments]
     if config.units.mode == "segments":
@@ -434,12 +462,13 @@ def train(
         units: str,
         decoding: str = "one_parent",
         threshold: float | Mapping[str, float] = 0.5,
+        unit_labels: str = "tagger",
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
         collect: list[Any] | None = None,
         stage2: Any = None,
     ) -> list[Article]:
-        return predict_articles(
+        pred = predict_articles(
             model,
             codec,
             [a.with_annotations(a.units if units == "gold" else [], []) for a in articles],
@@ -448,6 +477,7 @@ def train(
             relations=relations and want_relations,
             decoding=decoding,
             relation_threshold=threshold,
+            unit_labels=unit_labels,
             thresholds=thresholds,
             min_words=min_words,
             viterbi=config.decode.viterbi,
@@ -456,6 +486,7 @@ def train(
             collect=collect,
             stage2=stage2,
         )
+        return fold_unannotated(pred, articles)
 
     def dev_scores() -> dict[str, float]:
         """Dev scores of the current weights (one forward pass per mode)."""
@@ -470,8 +501,8 @@ def train(
         out[SPAN_METRIC] = best_span
         selection = best_span
         if want_relations and dev_has_relations:
-            pred = predict(splits["dev"], units="gold")
-            rel = relation_scores(splits["dev"], pred, labels=relation_labels)
+            pred = predict(dev_relations, units="gold")
+            rel = relation_scores(dev_relations, pred, labels=relation_labels)
             out["relation_f1"] = rel["overlap"]["micro"]["f1"]
             selection = (best_span + out["relation_f1"]) / 2
         out[SELECTION_METRIC] = selection
@@ -599,9 +630,9 @@ def train(
         decoding, threshold, tuning = "one_parent", rcfg.threshold, {}
         if dev_has_relations:
             collected: list[Any] = []
-            predict(splits["dev"], units="gold", collect=collected)
+            predict(dev_relations, units="gold", collect=collected)
             decoding, threshold, tuning = tune_relation_decoding(
-                splits["dev"],
+                dev_relations,
                 collected,
                 labels=relation_labels,
                 modes=(rcfg.decoding,) if rcfg.decoding != "auto" else DECODINGS,
@@ -614,6 +645,7 @@ def train(
             "max_distance": encoder.max_distance,
             "decoding": decoding,
             "threshold": threshold,
+            "unit_labels": rcfg.unit_labels,
         }
         metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
         metrics["scope_coverage"] = {
@@ -636,9 +668,13 @@ def train(
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
+            unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
         )
         scores = span_scores(gold, pred, labels=eval_labels)
-        if relation_spec and any(a.relations for a in gold):
+        keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
+        if relation_spec and any(gold[k].relations for k in keep):
+            pred = [pred[k] for k in keep]
+            gold = [gold[k] for k in keep]
             scores["relations_end_to_end"] = relation_scores(gold, pred, labels=relation_labels)
             given = predict(
                 gold,
