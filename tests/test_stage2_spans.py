@@ -82,6 +82,9 @@ def _input(article_id: str = "a1", *, unit_probs: bool = True) -> Stage2Input:
     return Stage2Input(article, PROBS, OFFSETS, RULES, UNIT_PROBS if unit_probs else None, VITERBI)
 
 
+BIO_SEGMENTS = ("bio", "segments")
+
+
 def _spans(cands):
     return [(c.start, c.end) for c in cands]
 
@@ -90,7 +93,7 @@ def test_stage2_candidates_runs_rules_and_viterbi() -> None:
     # threshold 0.45: Claim B+I >= .45 on tokens 3..6 ("We must act now"); any label (1 - O)
     # on tokens 3..8, split before token 8 where B (.3) beats I (.2): "We must act now." and
     # "It"; the rule units add "It works well."; the Viterbi unit equals the Claim run.
-    cands = candidates(_input(), LABELS, thresholds=(0.45,))
+    cands = candidates(_input(), LABELS, thresholds=(0.45,), sources=BIO_SEGMENTS)
     assert _spans(cands) == [(12, 27), (12, 28), (30, 32), (30, 44)]
     by_span = {(c.start, c.end): c for c in cands}
     assert by_span[(12, 27)] == Candidate(12, 27, 3, 7, threshold=0.45, rule=-1, viterbi=True)
@@ -104,10 +107,20 @@ def test_stage2_candidates_runs_rules_and_viterbi() -> None:
     [
         (("bio",), [(12, 27), (12, 28), (30, 32)]),
         (("segments",), [(12, 28), (30, 44)]),
+        # each sentence, and the two of the first paragraph joined
+        (("sentences",), [(0, 11), (0, 28), (12, 28), (30, 44)]),
     ],
 )
 def test_stage2_candidates_by_source(sources, spans) -> None:
     assert _spans(candidates(_input(), LABELS, thresholds=(0.45,), sources=sources)) == spans
+
+
+def test_stage2_candidates_sentences_also_trimmed() -> None:
+    # "However," is a leading discourse marker of configs/lexicon.yaml: both versions
+    text = "However, we must act now on this."
+    inp = Stage2Input(Article(id="t", text=text), np.zeros((2, 3)), [(0, 7), (9, 33)])
+    cands = candidates(inp, ["Claim"], sources=("sentences",))
+    assert _spans(cands) == [(0, 33), (9, 33)]
 
 
 def test_stage2_candidates_snap_to_words() -> None:
@@ -121,7 +134,7 @@ def test_stage2_candidates_snap_to_words() -> None:
 
 
 def _features() -> dict[tuple[int, int], dict[str, float]]:
-    cands = candidates(_input(), LABELS, thresholds=(0.45,))
+    cands = candidates(_input(), LABELS, thresholds=(0.45,), sources=BIO_SEGMENTS)
     x = span_features(_input(), cands, LABELS, lexicon=LEXICON, segmenter=SegmenterConfig())
     names = feature_names(LABELS, ["must", "ending"])
     assert x.shape == (len(cands), len(names))
@@ -213,7 +226,7 @@ def test_stage2_features_at_the_end_of_the_article() -> None:
 
 
 def test_stage2_features_missing_unit_head_is_nan() -> None:
-    cands = candidates(_input(unit_probs=False), LABELS, thresholds=(0.45,))
+    cands = candidates(_input(unit_probs=False), LABELS, thresholds=(0.45,), sources=BIO_SEGMENTS)
     x = span_features(
         _input(unit_probs=False), cands, LABELS, lexicon=LEXICON, segmenter=SegmenterConfig()
     )
@@ -230,7 +243,7 @@ def test_stage2_features_missing_unit_head_is_nan() -> None:
 def test_stage2_targets(target, expected) -> None:
     # (12,27) overlap-matches G1 (15 of 16 chars) but G1's best candidate is (12,28) itself;
     # "It" covers 2 of G2's 14 chars: no match
-    cands = candidates(_input(), LABELS, thresholds=(0.45,))
+    cands = candidates(_input(), LABELS, thresholds=(0.45,), sources=BIO_SEGMENTS)
     assert targets(cands, GOLD, LABELS, target=target).tolist() == expected
 
 
@@ -287,6 +300,7 @@ def _fitted() -> tuple[Stage2Model, list[Stage2Input]]:
         inputs,
         LABELS,
         candidate_thresholds=(0.45,),
+        sources=BIO_SEGMENTS,
         folds=2,
         trees=5,
         min_data=1,

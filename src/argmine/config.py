@@ -405,8 +405,11 @@ class UnitsConfig(_Strict):
 class Stage2Config(_Strict):
     """The span second stage (:mod:`argmine.stage2`, needs the ``stage2`` extra): after the
     tagger is trained, a LightGBM model is fitted on its dev predictions to rescore candidate
-    spans (runs of the tag probabilities at each of ``candidate_thresholds``, and the rule
-    units with the unit head's probabilities: ``sources``); thresholds and minimum lengths are
+    spans (``sources``: ``bio``, runs of the tag probabilities at each of
+    ``candidate_thresholds`` and the Viterbi units; ``segments``, the rule units with the unit
+    head's probabilities; ``sentences``, the segmenter's sentences and clauses and pairs of
+    them); the target is the matched gold unit's label (``target``, see argmine.stage2); its
+    thresholds and minimum lengths are
     tuned on out-of-fold probabilities of ``folds`` folds over the dev articles. It becomes the
     model's unit source only if that out-of-fold dev overlap F1 beats the first stage's
     (``keep: better``) or always (``keep: always``). ``threads``: LightGBM's (omitted:
@@ -416,7 +419,7 @@ class Stage2Config(_Strict):
     candidate_thresholds: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
         default_factory=lambda: [0.1, 0.2, 0.35, 0.5], min_length=1
     )
-    sources: list[Literal["bio", "segments"]] = Field(
+    sources: list[Literal["bio", "segments", "sentences"]] = Field(
         default_factory=lambda: ["bio", "segments"], min_length=1
     )
     target: Literal["overlap", "best"] = "best"

@@ -38,6 +38,7 @@ minimum lengths, candidate settings, whether it is the model's unit source, its 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import time
@@ -53,6 +54,7 @@ from argmine.errors import ModelError
 
 __all__ = [
     "CANDIDATE_THRESHOLDS",
+    "DEFAULT_SOURCES",
     "META_FILE",
     "MODEL_FILE",
     "SOURCES",
@@ -74,7 +76,10 @@ FORMAT_VERSION = 1
 MODEL_FILE = "stage2.txt"
 META_FILE = "stage2.json"
 CANDIDATE_THRESHOLDS = (0.1, 0.2, 0.35, 0.5)
-SOURCES = ("bio", "segments")
+SOURCES = ("bio", "segments", "sentences")
+#: the candidate sources of a run config's ``stage2:`` when it names none (chosen on dev:
+#: docs/benchmarks.md)
+DEFAULT_SOURCES = ("bio", "segments")
 TARGETS = ("overlap", "best")
 THRESHOLD_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 MIN_WORDS_GRID = (0, 2, 3, 4, 5, 6, 8)
@@ -179,11 +184,15 @@ def candidates(
     labels: Sequence[str],
     *,
     thresholds: Sequence[float] = CANDIDATE_THRESHOLDS,
-    sources: Sequence[str] = SOURCES,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+    lexicon: Any = None,
+    segmenter: Any = None,
 ) -> list[Candidate]:
     """Candidate spans of one article, in text order (see the module docstring); ``sources``:
     ``bio`` (runs of the tag probabilities and the Viterbi units), ``segments`` (the rule
-    units)."""
+    units), ``sentences`` (every sentence or clause of the segmenter, headers aside, and every
+    two neighbours in one paragraph joined, each also with its leading discourse markers
+    trimmed by the lexicon's ``trim_leading``)."""
     bad = sorted(set(sources) - set(SOURCES))
     if bad or not sources:
         raise ValueError(f"sources must be a non-empty subset of {SOURCES}, got {list(sources)}")
@@ -226,6 +235,22 @@ def candidates(
     if "segments" in sources:
         for k, unit in enumerate(inp.rule_units):
             add(unit.start, unit.end, rule=k)
+    if "sentences" in sources:
+        from argmine.prelabel import trim_unit
+
+        lexicon = lexicon if lexicon is not None else _default_lexicon()
+        segs = [
+            seg
+            for seg in _segments(text, segmenter if segmenter is not None else _default_segmenter())
+            if seg.kind != "header"
+        ]
+        spans_here = [(seg.start, seg.end) for seg in segs]
+        spans_here += [
+            (a.start, b.end) for a, b in itertools.pairwise(segs) if a.paragraph == b.paragraph
+        ]
+        for start, end in spans_here:
+            add(start, end)
+            add(*trim_unit(text, start, end, lexicon))
     out = [
         Candidate(
             start,
@@ -248,6 +273,13 @@ def _default_lexicon() -> Any:
     from argmine.prelabel import load_lexicon
 
     return load_lexicon()
+
+
+@functools.lru_cache(maxsize=8)
+def _segments(text: str, segmenter: Any) -> list[Any]:
+    from argmine.segment import segments
+
+    return segments(text, config=segmenter)
 
 
 @functools.lru_cache(maxsize=1)
@@ -336,7 +368,7 @@ def span_features(
     value is missing: the unit head's probabilities of a model without one, or of a span no
     rule unit overlaps). ``lexicon``/``segmenter``: configs/lexicon.yaml and
     configs/segmenter.yaml by default."""
-    from argmine.segment import paragraphs, segments
+    from argmine.segment import paragraphs
 
     lexicon = lexicon if lexicon is not None else _default_lexicon()
     segmenter = segmenter if segmenter is not None else _default_segmenter()
@@ -351,7 +383,7 @@ def span_features(
         return out
     paras = [(s, e) for s, e, _ in paragraphs(text, config=segmenter)] or [(0, len(text))]
     para_starts = np.array([s for s, _ in paras], dtype=np.int64)
-    segs = segments(text, config=segmenter)
+    segs = _segments(text, segmenter)
     seg_starts = {s.start for s in segs}
     seg_ends = {s.end for s in segs}
     label_index = {label: k for k, label in enumerate(labels)}
@@ -528,7 +560,7 @@ class Stage2Model:
     labels: tuple[str, ...]
     features: tuple[str, ...]
     candidate_thresholds: tuple[float, ...] = CANDIDATE_THRESHOLDS
-    sources: tuple[str, ...] = SOURCES
+    sources: tuple[str, ...] = DEFAULT_SOURCES
     target: str = "best"
     thresholds: dict[str, float] = field(default_factory=dict)
     min_words: dict[str, int] = field(default_factory=dict)
@@ -557,7 +589,11 @@ class Stage2Model:
         lexicon = _default_lexicon()
         self.check_lexicon(lexicon)
         cands = candidates(
-            inp, self.labels, thresholds=self.candidate_thresholds, sources=self.sources
+            inp,
+            self.labels,
+            thresholds=self.candidate_thresholds,
+            sources=self.sources,
+            lexicon=lexicon,
         )
         if not cands:
             return cands, np.zeros((0, 1 + len(self.labels)))
@@ -767,7 +803,7 @@ def fit(
     *,
     eval_labels: Sequence[str] | None = None,
     candidate_thresholds: Sequence[float] = CANDIDATE_THRESHOLDS,
-    sources: Sequence[str] = SOURCES,
+    sources: Sequence[str] = DEFAULT_SOURCES,
     target: str = "best",
     folds: int = 4,
     trees: int = 100,
@@ -795,7 +831,9 @@ def fit(
     names = feature_names(labels, [g.name for g in lexicon.groups])
     per_article = []
     for inp in inputs:
-        cs = candidates(inp, labels, thresholds=candidate_thresholds, sources=sources)
+        cs = candidates(
+            inp, labels, thresholds=candidate_thresholds, sources=sources, lexicon=lexicon
+        )
         x = span_features(inp, cs, labels, lexicon=lexicon)
         y = targets(cs, by_id[inp.article.id].units, labels, target=target)
         per_article.append((inp.article, cs, x, y))
