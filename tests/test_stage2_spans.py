@@ -155,7 +155,12 @@ def test_stage2_features_of_a_rule_unit_worked_by_hand() -> None:
         "Claim.before": 0.1,
         "Claim.after_i": 0.1,
         "Claim.unit": 0.7,
+        "Claim.unit_rank": 0.0,  # .7 is the higher of the two rule units' .7 and .1
+        "Claim.unit_prev": float("nan"),  # R1 is the first rule unit
+        "Claim.unit_next": 0.1,  # R2's
         "Claim.rule": 1.0,
+        "Claim.rule_prev": 0.0,
+        "Claim.rule_next": 0.0,
         "Evidence.mean": (0.05 + 0.1 + 0.2 + 0.2 + 0.2) / 5,
         "Evidence.min": 0.05,
         "Evidence.max": 0.2,
@@ -164,7 +169,12 @@ def test_stage2_features_of_a_rule_unit_worked_by_hand() -> None:
         "Evidence.before": 0.0,
         "Evidence.after_i": 0.1,
         "Evidence.unit": 0.1,
+        "Evidence.unit_rank": 1.0,  # .1 below R2's .4
+        "Evidence.unit_prev": float("nan"),
+        "Evidence.unit_next": 0.4,
         "Evidence.rule": 0.0,
+        "Evidence.rule_prev": 0.0,
+        "Evidence.rule_next": 1.0,  # R2 is an Evidence by the rules
         "O.mean": (0.1 + 0.1 + 0.2 + 0.3 + 0.4) / 5,
         "O.max": 0.4,
         "O.before": 0.9,
@@ -199,7 +209,7 @@ def test_stage2_features_of_a_rule_unit_worked_by_hand() -> None:
     }
     assert set(f) == set(expected)
     for name, value in expected.items():
-        assert f[name] == pytest.approx(value, abs=1e-6), name
+        assert f[name] == pytest.approx(value, abs=1e-6, nan_ok=True), name
 
 
 def test_stage2_features_at_the_end_of_the_article() -> None:
@@ -213,6 +223,10 @@ def test_stage2_features_at_the_end_of_the_article() -> None:
     assert f["Evidence.unit"] == pytest.approx(0.4)
     assert f["unit.none"] == pytest.approx(0.5)
     assert f["Evidence.rule"] == 1.0
+    assert (f["Claim.rule_prev"], f["Evidence.rule_prev"]) == (1.0, 0.0)  # R1 before it
+    assert f["Evidence.unit_prev"] == pytest.approx(0.1)
+    assert np.isnan(f["Evidence.unit_next"])
+    assert f["Evidence.unit_rank"] == 0.0
     assert f["rule.score"] == pytest.approx(0.6)
     assert (f["para.index"], f["para.first"], f["para.last"]) == (1.0, 0.0, 1.0)
     assert f["text.prev"] == 0.0  # after a line break
@@ -231,7 +245,7 @@ def test_stage2_features_missing_unit_head_is_nan() -> None:
         _input(unit_probs=False), cands, LABELS, lexicon=LEXICON, segmenter=SegmenterConfig()
     )
     names = feature_names(LABELS, ["must", "ending"])
-    for name in ("Claim.unit", "Evidence.unit", "unit.none"):
+    for name in ("Claim.unit", "Evidence.unit_rank", "Claim.unit_next", "unit.none"):
         assert np.isnan(x[:, names.index(name)]).all()
     assert x[:, names.index("rule.score")].tolist() == pytest.approx([0.3, 0.3, 0.6, 0.6])
 

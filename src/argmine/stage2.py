@@ -320,7 +320,23 @@ _GLOBAL_FEATURES = (
     "text.end_punct",
     "text.prev",
 )
-_LABEL_FEATURES = ("mean", "min", "max", "first_b", "inner_b", "before", "after_i", "unit", "rule")
+_LABEL_FEATURES = (
+    "mean",
+    "min",
+    "max",
+    "first_b",
+    "inner_b",
+    "before",
+    "after_i",
+    "unit",
+    "unit_rank",
+    "unit_prev",
+    "unit_next",
+    "rule",
+    "rule_prev",
+    "rule_next",
+)
+_LF = {name: i for i, name in enumerate(_LABEL_FEATURES)}
 
 
 def feature_names(labels: Sequence[str], cue_groups: Sequence[str]) -> list[str]:
@@ -398,13 +414,15 @@ def span_features(
         for k in range(nl):
             p_in = span[:, b_cols[k]] + span[:, i_cols[k]]
             base = k * len(_LABEL_FEATURES)
-            f[base + 0] = p_in.mean()
-            f[base + 1] = p_in.min()
-            f[base + 2] = p_in.max()
-            f[base + 3] = span[0, b_cols[k]]
-            f[base + 4] = span[1:, b_cols[k]].max() if b - a > 1 else 0.0
-            f[base + 5] = probs[a - 1, b_cols[k]] + probs[a - 1, i_cols[k]] if a > 0 else 0.0
-            f[base + 6] = probs[b, i_cols[k]] if b < n_tokens else 0.0
+            f[base + _LF["mean"]] = p_in.mean()
+            f[base + _LF["min"]] = p_in.min()
+            f[base + _LF["max"]] = p_in.max()
+            f[base + _LF["first_b"]] = span[0, b_cols[k]]
+            f[base + _LF["inner_b"]] = span[1:, b_cols[k]].max() if b - a > 1 else 0.0
+            f[base + _LF["before"]] = (
+                probs[a - 1, b_cols[k]] + probs[a - 1, i_cols[k]] if a > 0 else 0.0
+            )
+            f[base + _LF["after_i"]] = probs[b, i_cols[k]] if b < n_tokens else 0.0
         b_sum = span[:, b_cols].sum(1)
         g = f[g0:]
         g[0] = span[:, 0].mean()
@@ -418,20 +436,28 @@ def span_features(
             r, r_iou = c.rule, 1.0
         else:
             r, r_iou = _best_overlap(c.start, c.end, inp.rule_units)
-        if r >= 0 and inp.unit_probs is not None:
-            g[6] = inp.unit_probs[r, 0]
-            for k in range(nl):
-                f[k * len(_LABEL_FEATURES) + 7] = inp.unit_probs[r, 1 + k]
-        else:
-            g[6] = np.nan
-            for k in range(nl):
-                f[k * len(_LABEL_FEATURES) + 7] = np.nan
+        up = inp.unit_probs
+        n_rules = len(inp.rule_units)
+        g[6] = up[r, 0] if r >= 0 and up is not None else np.nan
+        for k in range(nl):
+            base = k * len(_LABEL_FEATURES)
+            has = r >= 0 and up is not None
+            # the unit head's P(label) of that rule unit, its rank among the article's rule
+            # units (0 = the most probable, 1 = the least) and of the rule units around it
+            f[base + _LF["unit"]] = up[r, 1 + k] if has else np.nan
+            f[base + _LF["unit_rank"]] = (
+                float((up[:, 1 + k] > up[r, 1 + k]).sum()) / max(n_rules - 1, 1) if has else np.nan
+            )
+            f[base + _LF["unit_prev"]] = up[r - 1, 1 + k] if has and r > 0 else np.nan
+            f[base + _LF["unit_next"]] = up[r + 1, 1 + k] if has and r + 1 < n_rules else np.nan
         if r >= 0:
             rule = inp.rule_units[r]
-            k = label_index.get(rule.label)
-            if k is not None:
-                f[k * len(_LABEL_FEATURES) + 8] = 1.0
             g[8] = float(rule.score or 0.0)
+            for key, other in (("rule", r), ("rule_prev", r - 1), ("rule_next", r + 1)):
+                if 0 <= other < n_rules:
+                    k = label_index.get(inp.rule_units[other].label)
+                    if k is not None:
+                        f[k * len(_LABEL_FEATURES) + _LF[key]] = 1.0
         g[7] = r_iou
         g[9] = float(c.rule >= 0)
         _, v_iou = _best_overlap(c.start, c.end, inp.viterbi)
