@@ -427,7 +427,7 @@ class Stage2Config(_Strict):
     trees: int = Field(100, ge=1)
     num_leaves: int = Field(15, ge=2)
     learning_rate: float = Field(0.05, gt=0)
-    min_data: int = Field(10, ge=1)
+    min_data: int = Field(5, ge=1)
     threads: int | None = Field(None, ge=1)
     keep: Literal["better", "always"] = "better"
 

@@ -835,7 +835,7 @@ def fit(
     trees: int = 100,
     num_leaves: int = 15,
     learning_rate: float = 0.05,
-    min_data: int = 10,
+    min_data: int = 5,
     seed: int = 0,
     threads: int = 1,
     baseline: float | None = None,
