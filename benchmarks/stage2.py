@@ -32,10 +32,11 @@ from argmine.tag import Tagger
 from argmine.train import _filter, map_relation_labels, tune_thresholds
 
 VARIANTS = {
-    "stage2 (bio + segments, target overlap)": {"sources": ("bio", "segments")},
-    "stage2 (bio + segments, target best)": {"sources": ("bio", "segments"), "target": "best"},
-    "stage2 (bio candidates only)": {"sources": ("bio",)},
-    "stage2 (segments candidates only)": {"sources": ("segments",)},
+    "stage2, config defaults (bio + segments candidates, target best)": {},
+    "stage2, + sentences candidates": {"sources": ("bio", "segments", "sentences")},
+    "stage2, target overlap": {"target": "overlap"},
+    "stage2, segments candidates only": {"sources": ("segments",)},
+    "stage2, bio candidates only": {"sources": ("bio",)},
 }
 
 

@@ -408,3 +408,18 @@ def test_stage2_tiny_model_fit_and_tag(tiny_model, tmp_path, repo_root) -> None:
     assert sum(len(u) for u in direct) > 0  # fitted on these very articles: it finds units
     spans = [{(c.start, c.end) for c in tagger.stage2.class_probs(inp)[0]} for inp in inputs]
     assert all((u.start, u.end) in s for a, s in zip(tagged, spans, strict=True) for u in a.units)
+
+
+def test_stage2_config_defaults_are_the_library_defaults() -> None:
+    """``stage2: {enabled: true}`` in a run config fits what ``argmine.stage2.fit`` fits."""
+    import inspect
+
+    from argmine.config import Stage2Config
+
+    config = Stage2Config()
+    params = inspect.signature(fit).parameters
+    for name in ("target", "folds", "trees", "num_leaves", "learning_rate", "min_data"):
+        assert getattr(config, name) == params[name].default, name
+    assert tuple(config.sources) == params["sources"].default
+    assert tuple(config.candidate_thresholds) == params["candidate_thresholds"].default
+    assert config.enabled is False
