@@ -1,9 +1,10 @@
 """The gold annotations in annotations/: Label Studio exports that argmine reads as Articles.
 
 Checks every export against the label schema and the boundary rules of
-annotations/GUIDELINES.md, the starter set's size and provenance, that the gold reference
-article lines up with what the readers produce for ../shared/articles, and that
-``argmine validate`` accepts every file (and rejects a corrupted copy).
+annotations/GUIDELINES.md, the size and provenance of the starter set and of the long analysis
+pieces (longform.json), that the gold reference article lines up with what the readers produce
+for ../shared/articles, and that ``argmine validate`` accepts every file (and rejects a
+corrupted copy).
 """
 
 from __future__ import annotations
@@ -27,11 +28,18 @@ REPO = Path(__file__).resolve().parents[1]
 ANNOTATIONS = REPO / "annotations"
 EXPORTS = sorted(ANNOTATIONS.glob("*.json"))
 STARTER = ANNOTATIONS / "starter.json"
+LONGFORM = ANNOTATIONS / "longform.json"
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER]
+GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
+    "author": "argmine team",
+    "license": "CC0-1.0",
+}
+LONGFORM_META = {
+    "source": "project-written",
+    "written_for": "issue 12: long analysis pieces",
     "author": "argmine team",
     "license": "CC0-1.0",
 }
@@ -81,9 +89,15 @@ def starter(schema) -> list[Article]:
     return _load(STARTER, schema)
 
 
+@pytest.fixture(scope="module")
+def longform(schema) -> list[Article]:
+    return _load(LONGFORM, schema)
+
+
 def test_annotations_exports_exist() -> None:
     assert REFERENCE_EXPORT in EXPORTS
     assert STARTER in EXPORTS
+    assert LONGFORM in EXPORTS
 
 
 @pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
@@ -173,6 +187,44 @@ def test_annotations_starter_marked_as_project_written(starter) -> None:
     assert len(topics) >= 10, f"only {len(topics)} topics: {sorted(topics)}"
 
 
+def _body_paragraphs(article: Article) -> list[str]:
+    """The paragraphs after the title line and the byline line (the last may be an author note)."""
+    paragraphs = [p for p in article.text.split("\n\n") if p.strip()]
+    return paragraphs[2:]
+
+
+def test_annotations_longform_size_and_length(longform) -> None:
+    """Ten or more long analysis pieces: several model windows each, many units per piece."""
+    assert len(longform) >= 10
+    for article in longform:
+        words = len(article.text.split())
+        assert 750 <= words <= 1100, f"{article.id}: {words} words"
+        assert 7 <= len(_body_paragraphs(article)) <= 12, article.id
+        assert re.fullmatch(r"longform-\d{3}-[a-z0-9-]+", article.id), article.id
+        assert article.title and article.text.startswith(article.title + "\n\n"), article.id
+        assert 25 <= len(article.units) <= 45, f"{article.id}: {len(article.units)} units"
+        assert 20 <= len(article.relations) <= 40, f"{article.id}: {len(article.relations)}"
+
+
+def test_annotations_longform_title_and_byline_unlabelled(longform) -> None:
+    """The headline and the publication/byline line are left out (GUIDELINES.md section 1)."""
+    for article in longform:
+        title, byline = article.text.split("\n\n")[:2]
+        first = min(u.start for u in article.units)
+        assert first > len(title) + 2 + len(byline), article.id
+
+
+def test_annotations_longform_marked_as_project_written(longform) -> None:
+    for article in longform:
+        meta = {k: v for k, v in article.meta.items() if k != "studio"}
+        for key, value in LONGFORM_META.items():
+            assert meta.get(key) == value, f"{article.id}: meta {key!r} is {meta.get(key)!r}"
+        assert meta.get("words") == len(article.text.split()), article.id
+        assert isinstance(meta.get("topic"), str) and meta["topic"], article.id
+    topics = [a.meta["topic"] for a in longform]
+    assert len(set(topics)) == len(topics), f"topics repeat: {sorted(topics)}"
+
+
 def test_annotations_reference_matches_the_article_as_read(reference_path, schema) -> None:
     """The gold offsets refer to exactly the text the readers give for the reference article."""
     (gold,) = _load(REFERENCE_EXPORT, schema)
@@ -227,6 +279,9 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
+    if path == LONGFORM:
+        assert f"{len(articles)} long analysis pieces" in row
+        assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
 
 
 def test_annotations_guidelines_worked_examples_are_gold_units(schema) -> None:

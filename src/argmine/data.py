@@ -337,6 +337,7 @@ def _cache_key(
                 "labels": codec.labels,
                 "max_length": codec.max_length,
                 "stride": codec.stride,
+                "paragraph_token": codec.paragraph_token,
                 "heads": task.key() if task is not None else None,
             },
             sort_keys=True,

@@ -9,6 +9,8 @@ Needs a (fast) tokenizer, never a model and never torch; numpy only::
         ──stitch: each token from the window that "owns" it──> document token probabilities
         ──constrained Viterbi (no O->I-X, no I-Y->I-X) or argmax + BIO repair──> tag sequence
         ──B starts a unit, I continues it, O ends it──> ArgUnit(start, end, label, score)
+        ──edges trimmed (argmine.boundaries.punctuation_edges)──> char spans
+        ──boundaries (optional: paragraph/sentence splits, snapping, markers)──> char spans
         ──thresholds / min_words filters──> decode() -> list[ArgUnit]
 
 Which subwords carry labels, and why
@@ -27,6 +29,16 @@ Which subwords carry labels, and why
 * Special tokens ([CLS], [SEP]) get ``-100`` (ignored by the loss) and offsets ``(0, 0)``.
 * Overlapping units cannot be expressed in one BIO sequence: the later one is skipped with a
   warning. A unit that covers no subword (only whitespace) is skipped with a warning.
+
+Paragraph breaks
+----------------
+The tokenizer drops whitespace, so newlines are invisible to the model. With
+``paragraph_token`` (a vocabulary token such as ``[unused1]``, saved in ``argmine.json`` so that
+tagging encodes as training did) one such token is inserted at the start of every paragraph but
+the first (:func:`argmine.segment.paragraphs`) with the zero-width char span ``(p, p)``: it
+covers no character, so unit offsets, windows and stitching work unchanged. It is always ``O``
+(the guidelines never let a unit cross a paragraph break, so a gold unit that does is cut there
+into two), and decoding forces it to ``O``.
 
 Windows and stitching
 ---------------------
@@ -55,7 +67,8 @@ from typing import Any
 
 import numpy as np
 
-from argmine.document import ArgUnit, Article, strip_span
+from argmine.boundaries import BoundaryOptions, BoundaryRefiner, punctuation_edges
+from argmine.document import ArgUnit, Article
 from argmine.errors import ModelError
 
 __all__ = ["IGNORE_INDEX", "ModelSpec", "TokenTagCodec", "tags_for_labels"]
@@ -66,7 +79,9 @@ IGNORE_INDEX = -100
 FORMAT_VERSION = 1
 
 
-# Separators a unit never starts or ends with (besides whitespace), per the guidelines.
+# Separators a unit never starts or ends with (besides whitespace), per the guidelines
+# (decode's trim also drops a leading "." of the previous sentence and takes in the
+# sentence-final punctuation after a unit: argmine.boundaries.punctuation_edges).
 TRIM_CHARS = ",;:"
 
 # How decode() joins overlapping windows (see TokenTagCodec.decode).
@@ -97,7 +112,9 @@ class TokenTagCodec:
 
     ``labels`` are the span labels (in schema order); ``tags`` are ``O`` then ``B-``/``I-`` per
     label. ``max_length`` counts special tokens; ``stride`` is the overlap between consecutive
-    windows in tokens.
+    windows in tokens. ``paragraph_token``: the vocabulary token put at paragraph breaks (see
+    the module docstring; ``None``: none). ``boundaries``: what :meth:`decode` does to the
+    decoded spans besides trimming (:class:`argmine.boundaries.BoundaryOptions`).
     """
 
     def __init__(
@@ -107,6 +124,8 @@ class TokenTagCodec:
         *,
         max_length: int = 256,
         stride: int = 64,
+        paragraph_token: str | None = None,
+        boundaries: BoundaryOptions | None = None,
     ) -> None:
         labels = list(labels)
         if not labels:
@@ -131,6 +150,17 @@ class TokenTagCodec:
                 f"(max_length {max_length} minus {specials} special tokens)"
             )
         self.stride = stride
+        self.paragraph_token = paragraph_token
+        self.paragraph_id: int | None = None
+        if paragraph_token is not None:
+            found = tokenizer.convert_tokens_to_ids(paragraph_token)
+            if not isinstance(found, int) or found == tokenizer.unk_token_id:
+                raise ValueError(
+                    f"TokenTagCodec: paragraph token {paragraph_token!r} is not in the vocabulary"
+                )
+            self.paragraph_id = found
+        self.boundaries = boundaries
+        self._refiner = BoundaryRefiner(boundaries) if boundaries is not None else None
 
     # -- tokens -----------------------------------------------------------------------------
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -141,7 +171,23 @@ class TokenTagCodec:
             text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
         offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]]
-        return list(enc["input_ids"]), offsets
+        ids = list(enc["input_ids"])
+        if self.paragraph_id is None:
+            return ids, offsets
+        from argmine.segment import paragraphs
+
+        out_ids: list[int] = []
+        out_offsets: list[tuple[int, int]] = []
+        breaks = [p[0] for p in paragraphs(text)[1:]]
+        k = 0
+        for tid, (a, b) in zip(ids, offsets, strict=True):
+            while k < len(breaks) and breaks[k] <= a:
+                out_ids.append(self.paragraph_id)
+                out_offsets.append((breaks[k], breaks[k]))
+                k += 1
+            out_ids.append(tid)
+            out_offsets.append((a, b))
+        return out_ids, out_offsets
 
     def token_tags(self, article: Article, offsets: Sequence[tuple[int, int]]) -> list[int]:
         """One BIO tag id per token (rules in the module docstring); warns on bad units."""
@@ -166,6 +212,8 @@ class TokenTagCodec:
             members = []
             for t in range(lo, hi):
                 a, b = offsets[t]
+                if a == b:  # a paragraph token: always O
+                    continue
                 inside = min(b, unit.end) - max(a, unit.start)
                 if inside * 2 >= (b - a) and owner[t] == -1:
                     members.append(t)
@@ -367,6 +415,7 @@ class TokenTagCodec:
         sequence decodes to. ``score`` = mean over the unit's tokens of P(B-X) + P(I-X);
         ``confidence`` = mean over its tokens of the top tag probability, the entity score of
         transformers' pipeline (used to break ties in ``"longest"`` stitching)."""
+        token_probs = self._paragraphs_outside(token_probs, offsets)
         tag_ids = self.viterbi(token_probs) if viterbi else self.repair(token_probs.argmax(-1))
         found = []
         for first, last, label in self.spans(tag_ids):
@@ -377,6 +426,20 @@ class TokenTagCodec:
             confidence = float(np.mean(unit.max(-1)))
             found.append((offsets[first][0], offsets[last - 1][1], label, score, confidence))
         return found
+
+    def _paragraphs_outside(
+        self, token_probs: np.ndarray, offsets: Sequence[tuple[int, int]]
+    ) -> np.ndarray:
+        """Rows of paragraph tokens (zero-width offsets) set to certainly ``O``."""
+        if self.paragraph_id is None:
+            return token_probs
+        marks = [t for t, (a, b) in enumerate(offsets[: len(token_probs)]) if a == b]
+        if not marks:
+            return token_probs
+        token_probs = np.array(token_probs, dtype=np.float32)
+        token_probs[marks] = 0.0
+        token_probs[marks, 0] = 1.0
+        return token_probs
 
     def _longest_spans(
         self,
@@ -422,6 +485,7 @@ class TokenTagCodec:
         viterbi: bool = True,
         trim: bool = True,
         stitch: str = "owned",
+        boundaries: BoundaryOptions | None = None,
     ) -> list[ArgUnit]:
         """Units from per-window tag probabilities (rows = window positions incl. specials).
 
@@ -433,33 +497,79 @@ class TokenTagCodec:
         decode the same argmax to the same spans).
         ``thresholds``: a unit whose score (mean over its tokens of P(B-X) + P(I-X)) is below
         ``thresholds[X]`` is dropped. ``min_words``: units with fewer whitespace-separated
-        words are dropped (one number, or per label). ``trim``: whitespace and the separators
-        in :data:`TRIM_CHARS` are cut from both ends of a unit (the guidelines never start or
-        end a unit with them; a model that tags the comma before a unit is corrected here).
-        Unit ids are ``T1``, ``T2``, ... in text order.
+        words are dropped (one number, or per label). ``trim``: the unit's edges as the
+        guidelines draw them (:func:`argmine.boundaries.punctuation_edges`): whitespace,
+        separators (:data:`TRIM_CHARS`, dashes) and the previous sentence's closing "." cut
+        from its start, whitespace and separators from its end, and the sentence-final
+        punctuation right after it taken in. A model that tags the comma before a unit, or that
+        puts the edge between two adjacent units on the first one's full stop (what Viterbi does
+        when its B tags carry no signal), is corrected here. ``boundaries``: the refinements of
+        :class:`argmine.boundaries.BoundaryOptions` (the codec's own by default; they get the
+        tagger's edge probabilities), after which a split unit's pieces are scored on their
+        own tokens. Unit ids are ``T1``, ``T2``, ... in text order.
         """
-        if stitch == "owned":
-            token_probs, offsets = self.stitch(windows, probs)
-            found = self._tag_spans(token_probs, offsets, viterbi)
-        elif stitch == "longest":
-            found = self._longest_spans(windows, probs, viterbi)
-        else:
+        if stitch not in STITCH_MODES:
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
-        units: list[ArgUnit] = []
+        token_probs, offsets = self.stitch(windows, probs)
+        if stitch == "owned":
+            found = self._tag_spans(token_probs, offsets, viterbi)
+        else:
+            found = self._longest_spans(windows, probs, viterbi)
+        text = article.text
+        spans: list[tuple[int, int, str, float]] = []
         for start, end, label, score, _ in found:
             if trim:
-                start, end = strip_span(article.text, start, end, also=TRIM_CHARS)
-            if end <= start:
-                continue
+                start, end = punctuation_edges(text, start, end)
+                if spans and start < spans[-1][1]:
+                    start = spans[-1][1]
+                    start, end = punctuation_edges(text, start, end)
+            if end > start:
+                spans.append((start, end, label, score))
+        refiner = self._refiner if boundaries is None else BoundaryRefiner(boundaries)
+        if refiner is not None and refiner.options.active and spans:
+            token_probs = self._paragraphs_outside(token_probs, offsets)
+            inside = sum(token_probs[:, self.tag_to_id[f"I-{x}"]] for x in self.labels)
+            refined = refiner.refine(
+                text,
+                [(s, e, lab) for s, e, lab, _ in spans],
+                token_starts=[a for a, _ in offsets],
+                edge_prob=np.clip(1.0 - inside, 0.0, 1.0),
+            )
+            spans = [
+                (s, e, lab, self._span_score(token_probs, offsets, s, e, lab))
+                for s, e, lab in refined
+            ]
+        units: list[ArgUnit] = []
+        for start, end, label, score in spans:
             if thresholds is not None and score < float(thresholds.get(label, 0.0)):
                 continue
             need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words
-            if need and len(article.text[start:end].split()) < need:
+            if need and len(text[start:end].split()) < need:
                 continue
             units.append(
                 ArgUnit(id=f"T{len(units) + 1}", start=start, end=end, label=label, score=score)
             )
         return units
+
+    def _span_score(
+        self,
+        token_probs: np.ndarray,
+        offsets: Sequence[tuple[int, int]],
+        start: int,
+        end: int,
+        label: str,
+    ) -> float:
+        """Mean over the tokens inside ``[start, end)`` of P(B-label) + P(I-label)."""
+        starts = np.array([a for a, _ in offsets], dtype=np.int64)
+        ends = np.array([b for _, b in offsets], dtype=np.int64)
+        lo = int(np.searchsorted(starts, start, side="left"))
+        hi = int(np.searchsorted(ends, end, side="right"))
+        rows = [t for t in range(lo, hi) if starts[t] < ends[t]]
+        if not rows:
+            return 0.0
+        unit = token_probs[rows]
+        both = unit[:, self.tag_to_id[f"B-{label}"]] + unit[:, self.tag_to_id[f"I-{label}"]]
+        return min(max(float(np.mean(both)), 0.0), 1.0)
 
 
 @dataclass(frozen=True)
@@ -482,6 +592,10 @@ class ModelSpec:
     heads: dict[str, Any] | None = None
     #: relation head: labels, scope, max_distance, decoding, threshold (None: spans only)
     relations: dict[str, Any] | None = None
+    #: the vocabulary token the codec puts at paragraph breaks (None: none)
+    paragraph_token: str | None = None
+    #: decode-time unit boundary refinements (argmine.boundaries.BoundaryOptions; None: trim only)
+    boundaries: dict[str, Any] | None = None
 
     FILENAME = "argmine.json"
 
@@ -514,6 +628,15 @@ class ModelSpec:
         for label, n in self.min_words.items():
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                 raise ValueError(f"model spec: min_words for {label!r} must be >= 0, got {n!r}")
+        if self.paragraph_token is not None and not (
+            isinstance(self.paragraph_token, str) and self.paragraph_token
+        ):
+            raise ValueError(
+                f"model spec: paragraph_token must be a token or null, got {self.paragraph_token!r}"
+            )
+        if self.boundaries is not None and not isinstance(self.boundaries, dict):
+            raise ValueError("model spec: boundaries must be a mapping or null")
+        BoundaryOptions.from_dict(self.boundaries)  # ValueError names the bad key or value
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -549,7 +672,17 @@ class ModelSpec:
             raise ModelError(f"{path}: {exc}") from None
 
     def codec(self, tokenizer: Any) -> TokenTagCodec:
-        return TokenTagCodec(tokenizer, self.labels, max_length=self.max_length, stride=self.stride)
+        try:
+            return TokenTagCodec(
+                tokenizer,
+                self.labels,
+                max_length=self.max_length,
+                stride=self.stride,
+                paragraph_token=self.paragraph_token,
+                boundaries=BoundaryOptions.from_dict(self.boundaries),
+            )
+        except ValueError as exc:
+            raise ModelError(f"model spec: {exc}") from None
 
     def pair_encoder(self) -> Any:
         """The :class:`~argmine.relations.PairEncoder` of the unit and relation heads (None for

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from argmine.boundaries import BoundaryOptions
 from argmine.config import RunConfig, load_label_schema, resolve_path
 from argmine.document import Article
 from argmine.encoding import ModelSpec, TokenTagCodec
@@ -371,7 +372,15 @@ def train(
     base = resolve_base_model(config.model.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     tcfg = config.train
-    codec = TokenTagCodec(tokenizer, labels, max_length=tcfg.max_length, stride=tcfg.stride)
+    boundaries = BoundaryOptions.from_dict(config.decode.boundaries.model_dump())
+    codec = TokenTagCodec(
+        tokenizer,
+        labels,
+        max_length=tcfg.max_length,
+        stride=tcfg.stride,
+        paragraph_token=config.model.paragraph_token,
+        boundaries=boundaries if boundaries is not None and boundaries.active else None,
+    )
 
     articles = load_sources(config, labels=labels)
     rcfg = config.relations if config.relations is not None and config.relations.enabled else None
@@ -723,6 +732,8 @@ def train(
             unit_mode=unit_mode,
             heads=head_spec.to_dict() if (want_relations or want_segments) else None,
             relations=relation_spec,
+            paragraph_token=codec.paragraph_token,
+            boundaries=codec.boundaries.to_dict() if codec.boundaries is not None else None,
         )
         spec.save(output)
         atomic_write_text(output / "metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
