@@ -17,6 +17,7 @@ Rows (numbers and commands in docs/benchmarks.md):
 
     .venv/bin/python benchmarks/relations.py                       # everything (~1 h on 2 cores)
     .venv/bin/python benchmarks/relations.py --only micro --reuse  # re-score finished runs
+    .venv/bin/python benchmarks/relations.py --only tagcost --model models/default
 """
 
 from __future__ import annotations
@@ -169,6 +170,26 @@ def cost(out: Path, *, threads: int) -> dict:
     return seconds
 
 
+def tag_cost(model: Path, *, threads: int) -> dict:
+    """Tagging seconds of the starter set with one model, relation decoding on and off
+    (interleaved, best of 3): the tagging cost of the relation head alone."""
+    from argmine.corpora import load_corpus
+    from argmine.tag import Tagger
+
+    articles = [
+        a.with_annotations([])
+        for a in load_corpus("labelstudio", REPO / "annotations" / "starter.json")
+    ]
+    tagger = Tagger.load(model, threads=threads)
+    best = {"tag_with_relations": float("inf"), "tag_relations_off": float("inf")}
+    for _ in range(3):
+        for name, rel in (("tag_with_relations", True), ("tag_relations_off", False)):
+            started = time.monotonic()
+            tagger.predict(articles, relations=rel)
+            best[name] = min(best[name], time.monotonic() - started)
+    return {"articles": len(articles), **best}
+
+
 def coverage(corpora: Path) -> dict:
     from argmine.corpora import load_corpus
 
@@ -193,7 +214,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=Path, default=REPO / "models" / "bench-relations")
     ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
-    ap.add_argument("--only", choices=["micro", "starter", "reference", "cost", "coverage"])
+    ap.add_argument(
+        "--only", choices=["micro", "starter", "reference", "cost", "tagcost", "coverage"]
+    )
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "default", help="tagcost")
     ap.add_argument("--reuse", action="store_true", help="re-score finished runs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write all numbers here")
@@ -235,6 +259,8 @@ def main() -> int:
         }
     if "cost" in want:
         results["cost"] = cost(args.runs / "cost", threads=args.threads)
+    if args.only == "tagcost":
+        results["tagcost"] = tag_cost(args.model, threads=args.threads)
     print(json.dumps({k: v for k, v in results.items() if k != "coverage"}, indent=1))
     for name in ("microtexts", "starter"):
         r = results.get(name)
