@@ -8,9 +8,12 @@ dev exactly as ``argmine train`` tunes them) and second stages fitted on the dev
 out-of-fold score, so it is honest). Span F1 from ``argmine.evaluate.span_scores`` (micro;
 exact, and overlap >= 0.5 both ways).
 
-    .venv/bin/python benchmarks/stage2.py --model /work/runs/default0 --config configs/default.yaml
-    .venv/bin/python benchmarks/stage2.py --model models/microtexts/fold-0 \\
-        --config configs/microtexts.yaml --set data.splits.fold=0
+    .venv/bin/python benchmarks/stage2.py --model models/default
+    .venv/bin/python benchmarks/stage2.py --model models/microtexts/fold-0
+
+The splits are rebuilt from the model dir's ``config.yaml`` (or ``--config``) and checked
+against its ``data_stats.json``: a config that has changed since the model was trained is
+refused rather than scored on articles it trained on.
 
 Prints a markdown table (for docs/benchmarks.md) and writes the numbers to ``--json``.
 """
@@ -47,13 +50,17 @@ def _f1(scores: dict[str, Any]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="a trained model directory")
-    parser.add_argument("--config", required=True, help="the run config it was trained from")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="the run config it was trained from (default: the model dir's config.yaml)",
+    )
     parser.add_argument("--set", action="append", default=[], help="config override key=value")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="write the numbers here")
     args = parser.parse_args()
 
-    config = load_run_config(args.config, overrides=args.set)
+    config = load_run_config(args.config or Path(args.model) / "config.yaml", overrides=args.set)
     tagger = Tagger.load(args.model, threads=args.threads)
     labels = list(tagger.spec.labels)
     articles = load_sources(config, labels=labels)
@@ -61,6 +68,13 @@ def main() -> None:
     if rcfg is not None and rcfg.enabled and rcfg.labels:
         articles = [map_relation_labels(a, rcfg.labels) for a in articles]
     splits = split_articles(articles, config.data.splits, seed=config.seed)
+    stats_path = Path(args.model) / "data_stats.json"
+    if stats_path.is_file():  # the rebuilt splits must be the ones the model was trained on
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        for name, arts in splits.items():
+            want = sorted(stats.get(name, {}).get("article_ids", []))
+            if want and sorted(a.id for a in arts) != want:
+                raise SystemExit(f"{name} split differs from {stats_path}: wrong config?")
     dev, test = splits["dev"], splits["test"]
     seen = {u.label for a in splits["train"] for u in a.units}
     eval_labels = [x for x in labels if x in seen] or labels
