@@ -30,6 +30,9 @@ def test_config_boundaries_default_off_and_options_round_trip():
     assert config.model.paragraph_token == "[unused1]"
     opts = BoundaryOptions.from_dict(config.decode.boundaries.model_dump())
     assert opts == BoundaryOptions(paragraphs=True, sentences=0.0, cover=0.5)
+    config = run_config_from_dict({**MINIMAL, "decode": {"boundaries": {"punctuation": False}}})
+    opts = BoundaryOptions.from_dict(config.decode.boundaries.model_dump())
+    assert opts == BoundaryOptions(punctuation=False) and not opts.active
 
 
 @pytest.mark.parametrize(

@@ -273,3 +273,28 @@ def test_encoding_model_spec_bad_boundaries_are_one_line_errors(tmp_path, extra,
 def test_encoding_model_spec_unknown_paragraph_token_is_a_model_error(tokenizer):
     with pytest.raises(ModelError, match="not in the vocabulary"):
         ModelSpec(labels=LABELS, paragraph_token="[no-such-token]").codec(tokenizer)
+
+
+def test_encoding_boundaries_punctuation_off_keeps_the_tagged_comma(tokenizer):
+    """arg-microtexts' units keep their trailing comma: with ``punctuation: false`` the
+    codec's decode keeps the edges the tags give (an explicit ``trim`` still wins)."""
+    text = "Sure, the shops open on Sundays, but nobody has to work there."
+    unit = unit_at(text, "Sure, the shops open on Sundays,", "Claim", "T1")
+    article = Article("comma", text, units=[unit])
+    codec = TokenTagCodec(tokenizer, LABELS, boundaries=BoundaryOptions(punctuation=False))
+    windows = codec.encode(article)
+    probs = perfect_probs(codec, windows)
+    assert texts(article, codec.decode(article, windows, probs)) == [
+        ("Sure, the shops open on Sundays,", "Claim")
+    ]
+    assert texts(article, codec.decode(article, windows, probs, trim=True)) == [
+        ("Sure, the shops open on Sundays", "Claim")
+    ]
+    plain = TokenTagCodec(tokenizer, LABELS)
+    assert texts(article, plain.decode(article, windows, probs)) == [
+        ("Sure, the shops open on Sundays", "Claim")
+    ]
+    assert texts(
+        article,
+        plain.decode(article, windows, probs, boundaries=BoundaryOptions(punctuation=False)),
+    ) == [("Sure, the shops open on Sundays,", "Claim")]

@@ -362,7 +362,10 @@ class BoundariesConfig(_Strict):
     (``0``: all; with ``clauses``: clause starts too), snap unsure edges (edge probability below
     ``snap_margin``) to segment edges within ``snap_tokens`` tokens, ``cover``: a sentence (or
     clause) at least this fraction inside units becomes one unit, ``markers``: strip leading
-    discourse markers (configs/lexicon.yaml ``trim_leading``). All off by default."""
+    discourse markers (configs/lexicon.yaml ``trim_leading``). All off by default.
+    ``punctuation`` (on by default): trim unit edges as the guidelines draw them (no leading
+    separator or previous full stop, no trailing comma, sentence-final punctuation included);
+    off for corpora whose units keep a trailing comma (arg-microtexts)."""
 
     paragraphs: bool = False
     sentences: float | None = Field(None, ge=0.0, le=1.0)
@@ -371,6 +374,7 @@ class BoundariesConfig(_Strict):
     snap_margin: float = Field(1.0, ge=0.0, le=1.0)
     cover: float | None = Field(None, gt=0.0, le=1.0)
     markers: bool = False
+    punctuation: bool = True
 
 
 class DecodeConfig(_Strict):

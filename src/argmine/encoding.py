@@ -483,7 +483,7 @@ class TokenTagCodec:
         thresholds: Mapping[str, float] | None = None,
         min_words: int | Mapping[str, int] = 0,
         viterbi: bool = True,
-        trim: bool = True,
+        trim: bool | None = None,
         stitch: str = "owned",
         boundaries: BoundaryOptions | None = None,
     ) -> list[ArgUnit]:
@@ -503,10 +503,13 @@ class TokenTagCodec:
         from its start, whitespace and separators from its end, and the sentence-final
         punctuation right after it taken in. A model that tags the comma before a unit, or that
         puts the edge between two adjacent units on the first one's full stop (what Viterbi does
-        when its B tags carry no signal), is corrected here. ``boundaries``: the refinements of
-        :class:`argmine.boundaries.BoundaryOptions` (the codec's own by default; they get the
-        tagger's edge probabilities), after which a split unit's pieces are scored on their
-        own tokens. Unit ids are ``T1``, ``T2``, ... in text order.
+        when its B tags carry no signal), is corrected here. ``None``: the codec's
+        ``boundaries.punctuation`` (true without boundaries); arg-microtexts' units keep their
+        trailing comma, so its models score better without trimming (docs/benchmarks.md).
+        ``boundaries``: the refinements of :class:`argmine.boundaries.BoundaryOptions` (the
+        codec's own by default; they get the tagger's edge probabilities), after which a split
+        unit's pieces are scored on their own tokens. Unit ids are ``T1``, ``T2``, ... in text
+        order.
         """
         if stitch not in STITCH_MODES:
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
@@ -515,6 +518,9 @@ class TokenTagCodec:
             found = self._tag_spans(token_probs, offsets, viterbi)
         else:
             found = self._longest_spans(windows, probs, viterbi)
+        options = self.boundaries if boundaries is None else boundaries
+        if trim is None:
+            trim = options.punctuation if options is not None else True
         text = article.text
         spans: list[tuple[int, int, str, float]] = []
         for start, end, label, score, _ in found:

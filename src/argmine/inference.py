@@ -305,7 +305,7 @@ def predict_articles(
     thresholds: Mapping[str, float] | None = None,
     min_words: int | Mapping[str, int] = 0,
     viterbi: bool = True,
-    trim: bool = True,
+    trim: bool | None = None,
     stitch: str = "owned",
     batch_size: int = 16,
     pad_id: int = 0,

@@ -278,7 +278,7 @@ class Tagger:
         batch_size: int = 16,
         thresholds: bool = True,
         viterbi: bool = True,
-        trim: bool = True,
+        trim: bool | None = None,
         stitch: str = "owned",
         relations: bool = True,
         units: str | None = None,
@@ -289,7 +289,8 @@ class Tagger:
 
         ``thresholds=False`` switches off the per-class thresholds and minimum lengths of the
         model directory (every decoded span is kept); ``trim=False`` keeps a separator such as
-        a comma that the model tagged at a unit's edge; ``stitch`` is how overlapping windows
+        a comma that the model tagged at a unit's edge (default: the model's
+        ``boundaries.punctuation``, true unless set off); ``stitch`` is how overlapping windows
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
         ``units``: where units come from (:attr:`unit_source` by default: the second stage
         when the model directory has an active one, else the model's ``unit_mode``; ``"gold"``

@@ -379,7 +379,7 @@ def train(
         max_length=tcfg.max_length,
         stride=tcfg.stride,
         paragraph_token=config.model.paragraph_token,
-        boundaries=boundaries if boundaries is not None and boundaries.active else None,
+        boundaries=boundaries if boundaries != BoundaryOptions() else None,
     )
 
     articles = load_sources(config, labels=labels)

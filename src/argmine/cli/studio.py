@@ -168,7 +168,11 @@ def studio_push_cmd(
     ] = None,
     predictions: Annotated[
         Path | None,
-        typer.Option("--predictions", help="JSONL with predicted units (e.g. from `argmine tag`)."),
+        typer.Option(
+            "--predictions",
+            help="Predicted units and relations: JSONL from `argmine tag`, or the Label Studio "
+            "tasks of `argmine tag --format labelstudio` (.json). They replace the rules'.",
+        ),
     ] = None,
     model_version: Annotated[
         str | None, typer.Option("--model-version", help="Name shown for the predictions.")
@@ -196,7 +200,13 @@ def studio_push_cmd(
     label_schema = load_label_schema(schema)
     connection = _connection(url, token, home)
     articles = read_articles(inputs) if inputs else []
-    predicted = read_articles([str(predictions)]) if predictions is not None else None
+    predicted = None
+    if predictions is not None and predictions.suffix.lower() == ".json":
+        from argmine.corpora.labelstudio import load_predictions
+
+        predicted = load_predictions(predictions, schema=label_schema)
+    elif predictions is not None:
+        predicted = read_articles([str(predictions)])
     report = push_articles(
         articles,
         connection=connection,

@@ -6,7 +6,9 @@
   export (:func:`article_to_task`, :func:`articles_to_export`);
 - :mod:`~argmine.corpora.labelstudio.decode`: export -> every annotation of every task
   (:func:`parse_export`) -> one Article per submitted annotation (:func:`export_to_articles`,
-  :func:`load_export`), every problem reported with its task and annotator.
+  :func:`load_export`), every problem reported with its task and annotator; a task list's
+  predictions -> one predicted Article per task (:func:`predictions_to_articles`,
+  :func:`load_predictions`).
 
 Only :mod:`argmine.studio` talks to a server; this package is the file format, so readers,
 corpora, tag and the report use it without Label Studio installed.
@@ -22,7 +24,9 @@ from argmine.corpora.labelstudio.decode import (
     annotation_rank,
     export_to_articles,
     load_export,
+    load_predictions,
     parse_export,
+    predictions_to_articles,
     read_export,
     select_annotation,
 )
@@ -54,9 +58,11 @@ __all__ = [
     "export_to_articles",
     "from_ls_offset",
     "load_export",
+    "load_predictions",
     "ls_text_matches",
     "parse_export",
     "prediction_score",
+    "predictions_to_articles",
     "read_export",
     "select_annotation",
     "task_data",

@@ -7,6 +7,8 @@ Data flow::
                                 too) as a StudioAnnotation: ids, annotator, times, ground
                                 truth, cancelled flag, units and relations (checked, repaired)
         --export_to_articles--> one Article per submitted (not cancelled) annotation
+    Label Studio tasks with predictions (``argmine tag --format labelstudio``)
+        --predictions_to_articles--> one predicted Article per task (its first prediction)
 
 Every problem is logged once as a warning naming the task and annotator and collected in an
 :class:`ImportReport`. Pure JSON: no SDK import.
@@ -35,7 +37,9 @@ __all__ = [
     "annotation_rank",
     "export_to_articles",
     "load_export",
+    "load_predictions",
     "parse_export",
+    "predictions_to_articles",
     "read_export",
     "select_annotation",
 ]
@@ -622,5 +626,63 @@ def load_export(
         return export_to_articles(
             export, schema=schema, strict=strict, report=report, one_per_task=one_per_task
         )
+    except ValueError as exc:
+        raise InputError(path, str(exc)) from None
+
+
+def predictions_to_articles(
+    tasks: Any, *, schema: LabelSchema | None = None, report: ImportReport | None = None
+) -> list[Article]:
+    """One predicted Article per task of a Label Studio task list, from the task's first
+    prediction (the tasks ``argmine tag --format labelstudio`` writes): its units and relations
+    with their scores, checked as :func:`parse_export` checks an annotation. ``meta["model"]`` is
+    the prediction's ``model_version`` unless the task's meta names a model. Annotations are
+    ignored; a task without predictions gives an Article without units. A malformed list raises
+    ``ValueError``.
+    """
+    if not isinstance(tasks, list):
+        raise ValueError("Label Studio tasks must be a list of tasks")
+    as_annotated: list[Any] = []
+    versions: list[str] = []
+    for task in tasks:
+        predictions = task.get("predictions") if isinstance(task, Mapping) else None
+        first = predictions[0] if isinstance(predictions, list) and predictions else None
+        version = first.get("model_version") if isinstance(first, Mapping) else None
+        versions.append(str(version) if version not in (None, "") else "")
+        if isinstance(first, Mapping):
+            task = {  # the prediction, read as the task's one annotation
+                **task,
+                "annotations": [
+                    {"id": first.get("id"), "completed_by": version, "result": first.get("result")}
+                ],
+                "drafts": None,
+            }
+        elif isinstance(task, Mapping):
+            task = {**task, "annotations": [], "drafts": None}
+        as_annotated.append(task)
+    articles = []
+    for task, version in zip(
+        parse_export(as_annotated, schema=schema, report=report), versions, strict=True
+    ):
+        if task.annotations:
+            article = task.to_article(task.annotations[0])
+        else:
+            article = Article(
+                id=task.data_id, text=task.text, title=task.title, meta=dict(task.meta)
+            )
+        if version:
+            article.meta.setdefault("model", version)
+        articles.append(article)
+    return articles
+
+
+def load_predictions(
+    path: str | os.PathLike[str], *, schema: LabelSchema | None = None
+) -> list[Article]:
+    """Read a Label Studio task list with predictions (see :func:`predictions_to_articles`); a
+    bad file raises :class:`InputError`."""
+    tasks = read_export(path)
+    try:
+        return predictions_to_articles(tasks, schema=schema)
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
