@@ -446,6 +446,36 @@ class UnitsConfig(_Strict):
     loss_weight: float = Field(1.0, ge=0)
 
 
+class Stage2Config(_Strict):
+    """The span second stage (:mod:`argmine.stage2`, needs the ``stage2`` extra): after the
+    tagger is trained, a LightGBM model is fitted on its dev predictions to rescore candidate
+    spans (``sources``: ``bio``, runs of the tag probabilities at each of
+    ``candidate_thresholds`` and the Viterbi units; ``segments``, the rule units with the unit
+    head's probabilities; ``sentences``, the segmenter's sentences and clauses and pairs of
+    them); the target is the matched gold unit's label (``target``, see argmine.stage2); its
+    thresholds and minimum lengths are
+    tuned on out-of-fold probabilities of ``folds`` folds over the dev articles. It becomes the
+    model's unit source only if that out-of-fold dev overlap F1 beats the first stage's
+    (``keep: better``) or always (``keep: always``). ``threads``: LightGBM's (omitted:
+    train.threads, else 1)."""
+
+    enabled: bool = False
+    candidate_thresholds: list[Annotated[float, Field(gt=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.1, 0.2, 0.35, 0.5], min_length=1
+    )
+    sources: list[Literal["bio", "segments", "sentences"]] = Field(
+        default_factory=lambda: ["bio", "segments"], min_length=1
+    )
+    target: Literal["overlap", "best"] = "best"
+    folds: int = Field(4, ge=2)
+    trees: int = Field(100, ge=1)
+    num_leaves: int = Field(15, ge=2)
+    learning_rate: float = Field(0.05, gt=0)
+    min_data: int = Field(5, ge=1)
+    threads: int | None = Field(None, ge=1)
+    keep: Literal["better", "always"] = "better"
+
+
 class RunConfig(_Strict):
     """A training run: ``argmine train CONFIG``."""
 
@@ -459,6 +489,7 @@ class RunConfig(_Strict):
     decode: DecodeConfig = DecodeConfig()
     units: UnitsConfig = UnitsConfig()
     relations: RelationsConfig | None = None
+    stage2: Stage2Config = Stage2Config()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -11,6 +11,8 @@
                  with the model's CRF transitions when it has a CRF)
                  "segments" (the rule segmenter's units, labelled by the unit head)
                  "gold" (the article's own units: the relation model alone)
+                 "stage2" (candidates from both, scored by the LightGBM second stage:
+                 argmine.stage2, fed by stage2_inputs)
         ──unit vectors (mean ‖ first token of each unit's states)──> relation head over the
           candidate pairs of the model's scope ──decode_relations──> ArgRelation with scores
 """
@@ -33,9 +35,9 @@ from argmine.relations import (
     unit_token_ranges,
 )
 
-__all__ = ["UNIT_SOURCES", "Prediction", "predict_articles", "run_windows"]
+__all__ = ["UNIT_SOURCES", "Prediction", "predict_articles", "run_windows", "stage2_inputs"]
 
-UNIT_SOURCES = ("bio", "segments", "gold")
+UNIT_SOURCES = ("bio", "segments", "gold", "stage2")
 
 
 class Prediction:
@@ -138,6 +140,24 @@ def _head_probs(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
         return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 
 
+def segment_probs(
+    model: Any,
+    article: Article,
+    states: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    *,
+    encoder: PairEncoder,
+) -> tuple[list[ArgUnit], np.ndarray]:
+    """The rule candidates of ``article`` and the unit head's probabilities (none, labels...)
+    for each."""
+    candidates = rule_candidates(article)
+    if not candidates:
+        return [], np.zeros((0, 1 + len(encoder.span_labels)), dtype=np.float32)
+    vectors = _pool(states, unit_token_ranges(offsets, candidates))
+    feats = encoder.unit_features(article.text, candidates, candidates)
+    return candidates, _head_probs(model.unit_logits, vectors, feats)
+
+
 def segment_units(
     model: Any,
     article: Article,
@@ -151,12 +171,7 @@ def segment_units(
 ) -> list[ArgUnit]:
     """The rule candidates of ``article`` labelled by the unit head (``none`` dropped); score =
     the probability of the chosen label."""
-    candidates = rule_candidates(article)
-    if not candidates:
-        return []
-    vectors = _pool(states, unit_token_ranges(offsets, candidates))
-    feats = encoder.unit_features(article.text, candidates, candidates)
-    probs = _head_probs(model.unit_logits, vectors, feats)
+    candidates, probs = segment_probs(model, article, states, offsets, encoder=encoder)
     units: list[ArgUnit] = []
     for unit, p in zip(candidates, probs, strict=True):
         k = int(p.argmax())
@@ -210,6 +225,73 @@ def relation_probs(
     return pairs, probs.numpy()
 
 
+def _stage2_input(
+    model: Any,
+    codec: TokenTagCodec,
+    article: Article,
+    pred: Prediction,
+    states: np.ndarray | None,
+    *,
+    encoder: PairEncoder | None,
+    viterbi: bool = True,
+    trim: bool = True,
+    stitch: str = "owned",
+) -> Any:
+    """What the second stage needs of one article (an :class:`argmine.stage2.Stage2Input`)."""
+    from argmine.stage2 import Stage2Input
+
+    token_probs, offsets = codec.stitch(pred.windows, pred.probs)
+    unit_p = None
+    if states is not None and encoder is not None and getattr(model, "unit_head", None):
+        rule, unit_p = segment_probs(model, article, states, offsets, encoder=encoder)
+    else:
+        rule = rule_candidates(article)
+    found = (
+        codec.decode(article, pred.windows, pred.probs, viterbi=viterbi, trim=trim, stitch=stitch)
+        if pred.windows
+        else []
+    )
+    return Stage2Input(article, token_probs, offsets, rule, unit_p, found)
+
+
+def stage2_inputs(
+    model: Any,
+    codec: TokenTagCodec,
+    articles: Sequence[Article],
+    *,
+    encoder: PairEncoder | None = None,
+    viterbi: bool = True,
+    batch_size: int = 16,
+    pad_id: int = 0,
+    dtype: str = "float32",
+) -> list[Any]:
+    """One forward pass over ``articles`` -> the second stage's inputs per article (tag
+    probabilities, rule units with the unit head's probabilities when the model has a unit
+    head and ``encoder`` is given, Viterbi units), to fit or score a second stage."""
+    need_states = encoder is not None and getattr(model, "unit_head", None) is not None
+    preds = run_windows(
+        model,
+        codec,
+        articles,
+        batch_size=batch_size,
+        pad_id=pad_id,
+        dtype=dtype,
+        keep_states=need_states,
+    )
+    return [
+        _stage2_input(
+            model,
+            codec,
+            article,
+            pred,
+            pred.stitched_states(codec) if need_states and pred.windows else None,
+            encoder=encoder,
+            viterbi=viterbi,
+        )
+        for article, pred in zip(articles, preds, strict=True)
+    ]
+
+
 def predict_articles(
     model: Any,
     codec: TokenTagCodec,
@@ -231,17 +313,25 @@ def predict_articles(
     dtype: str = "float32",
     on_progress: Callable[[float], None] | None = None,
     collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
+    stage2: Any = None,
 ) -> list[Article]:
-    """Copies of ``articles`` with predicted units (``units``: bio, segments or gold) and, when
-    the model has a relation head and ``relations``, predicted relations (with
-    ``unit_labels="structure"`` the predicted units' labels are then read off the graph).
-    ``collect`` receives
-    ``(article, units in text order, candidate pairs, pair probabilities)`` per article, for
-    tuning the relation decoding on dev without another forward pass."""
+    """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
+    which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
+    thresholds unless ``thresholds`` is None) and, when the model has a relation head and
+    ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
+    labels are then read off the graph). ``collect`` receives ``(article, units in text order,
+    candidate pairs, pair probabilities)`` per article, for tuning the relation decoding on dev
+    without another forward pass."""
     if units not in UNIT_SOURCES:
         raise ValueError(f"units must be one of {', '.join(UNIT_SOURCES)}, got {units!r}")
+    if units == "stage2" and stage2 is None:
+        raise ValueError("units stage2 needs a fitted second stage (stage2=...)")
     want_relations = relations and getattr(model, "relation_head", None) is not None
-    need_states = want_relations or units == "segments"
+    need_states = (
+        want_relations
+        or units == "segments"
+        or (units == "stage2" and getattr(model, "unit_head", None) is not None)
+    )
     if need_states and encoder is None:
         raise ValueError("predicting relations or segments needs a PairEncoder")
     preds = run_windows(
@@ -264,6 +354,19 @@ def predict_articles(
             _, offsets = codec.stitch(pred.windows, pred.probs)
         if units == "gold":
             found = article.sorted_units()
+        elif units == "stage2":
+            inp = _stage2_input(
+                model,
+                codec,
+                article,
+                pred,
+                states,
+                encoder=encoder,
+                viterbi=viterbi,
+                trim=trim,
+                stitch=stitch,
+            )
+            found = stage2.predict_units(inp, thresholds=thresholds is not None)
         elif units == "segments":
             found = (
                 segment_units(

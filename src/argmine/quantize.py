@@ -161,4 +161,5 @@ def int8_tagger(
         spec=base.spec,
         model_dir=base.model_dir,
         dtype="float32",
+        stage2=base.stage2,  # needs only the tag probabilities
     )

@@ -102,10 +102,12 @@ class Tagger:
         model_dir: Path,
         dtype: str,
         network: Any = None,
+        stage2: Any = None,
     ):
         """``model``: the Hugging Face token classifier; ``network``: the
         :class:`~argmine.modeling.ArgumentModel` around it (with the unit and relation heads),
-        built without heads when not given."""
+        built without heads when not given; ``stage2``: the span second stage
+        (:class:`~argmine.stage2.Stage2Model`) of the model directory, if it has one."""
         if network is None:
             from argmine.modeling import ArgumentModel, HeadSpec
 
@@ -118,11 +120,18 @@ class Tagger:
         self.encoder = spec.pair_encoder()
         self.model_dir = model_dir
         self.dtype = dtype
+        self.stage2 = stage2
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     @property
     def has_relations(self) -> bool:
         return self.network.relation_head is not None and self.spec.relations is not None
+
+    @property
+    def unit_source(self) -> str:
+        """Where units come from by default: ``stage2`` when the model directory has an active
+        second stage, else the model's ``unit_mode``."""
+        return "stage2" if self.stage2 is not None and self.stage2.active else self.spec.unit_mode
 
     @property
     def name(self) -> str:
@@ -206,6 +215,14 @@ class Tagger:
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelError(f"{path}: cannot load {HEADS_FILE} ({exc})") from None
         network.eval()
+        from argmine.stage2 import Stage2Model
+
+        stage2 = Stage2Model.load(path)
+        if stage2 is not None and tuple(stage2.labels) != tuple(spec.labels):
+            raise ModelError(
+                f"{path}: stage2.json labels {list(stage2.labels)} do not match argmine.json "
+                f"labels {list(spec.labels)}"
+            )
         resolved = "float32" if dtype == "auto" else dtype
         if resolved == "bfloat16" and not cpu_has_bf16_matmul():
             log.warning(
@@ -221,6 +238,7 @@ class Tagger:
             model_dir=path,
             dtype=resolved,
             network=network,
+            stage2=stage2,
         )
         if not tagger.has_relations:
             log.warning("%s was trained without relations: it tags spans only", path)
@@ -274,7 +292,8 @@ class Tagger:
         a comma that the model tagged at a unit's edge (default: the model's
         ``boundaries.punctuation``, true unless set off); ``stitch`` is how overlapping windows
         are joined (``"owned"`` or the pipeline's ``"longest"``; see ``TokenTagCodec.decode``).
-        ``units``: where units come from (the model's own ``unit_mode`` by default; ``"gold"``
+        ``units``: where units come from (:attr:`unit_source` by default: the second stage
+        when the model directory has an active one, else the model's ``unit_mode``; ``"gold"``
         keeps the articles' units and predicts relations only). The article's meta gets
         ``{"model": <run name>}``.
         """
@@ -288,7 +307,7 @@ class Tagger:
             self.network,
             self.codec,
             articles,
-            units=units or self.spec.unit_mode,
+            units=units or self.unit_source,
             encoder=self.encoder,
             relations=relations and self.has_relations,
             decoding=rel.get("decoding", "one_parent"),
@@ -303,6 +322,7 @@ class Tagger:
             pad_id=self.pad_id,
             dtype=self.dtype,
             on_progress=on_progress,
+            stage2=self.stage2,
         )
         for tagged in out:
             tagged.meta["model"] = self.name
@@ -335,7 +355,7 @@ def evaluate_model(
     scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
     scores["articles"] = len(gold)
-    scores["unit_mode"] = tagger.spec.unit_mode
+    scores["unit_mode"] = tagger.unit_source
     rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
     keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
     rel_gold = [gold[k] for k in keep]

@@ -414,7 +414,13 @@ def _model_card(
             if spec.unit_mode == "bio"
             else "the rule segmenter's units, labelled by a unit head"
         )
-        + f" (chosen on dev: {metrics.get('unit_modes_dev', {})}).",
+        + f" (chosen on dev: {metrics.get('unit_modes_dev', {})})"
+        + (
+            ", rescored by the span second stage (stage2.txt; dev out-of-fold overlap F1 "
+            f"{metrics['stage2']['dev_oof_overlap_f1']:.3f})."
+            if (metrics.get("stage2") or {}).get("active")
+            else "."
+        ),
         "",
         "## Dev curve",
         "",
@@ -587,6 +593,7 @@ def train(
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
         collect: list[Any] | None = None,
+        stage2: Any = None,
     ) -> list[Article]:
         pred = predict_articles(
             model,
@@ -604,6 +611,7 @@ def train(
             batch_size=tcfg.eval_batch_size,
             pad_id=pad_id,
             collect=collect,
+            stage2=stage2,
         )
         return fold_unannotated(pred, articles)
 
@@ -791,10 +799,19 @@ def train(
             name: scope_coverage(arts, encoder) for name, arts in splits.items() if arts
         }
 
+    stage2 = (
+        _fit_stage2(config, model, codec, encoder, splits["dev"], labels, eval_labels, metrics)
+        if config.stage2.enabled
+        else None
+    )
+    final_units = "stage2" if stage2 is not None and stage2.active else unit_mode
+    metrics["unit_source"] = final_units
+
     def score_split(gold: Sequence[Article]) -> dict[str, Any]:
         pred = predict(
             gold,
-            units=unit_mode,
+            units=final_units,
+            stage2=stage2,
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
@@ -832,6 +849,8 @@ def train(
         tagger.save_pretrained(str(output))
         tokenizer.save_pretrained(str(output))
         model.save_heads(output)
+        if stage2 is not None:
+            stage2.save(output)
         for stray in ("training_args.bin",):
             if (output / stray).exists():
                 (output / stray).unlink()
@@ -878,6 +897,69 @@ def train(
 
         publish_dir(output, final)
     return TrainResult(output_dir=final, metrics=metrics, seconds=seconds)
+
+
+def _fit_stage2(
+    config: RunConfig,
+    model: Any,
+    codec: TokenTagCodec,
+    encoder: Any,
+    dev: Sequence[Article],
+    labels: Sequence[str],
+    eval_labels: Sequence[str],
+    metrics: dict[str, Any],
+) -> Any:
+    """The span second stage fitted on the trained tagger's dev predictions (None if dev is
+    too small); its report goes to ``metrics["stage2"]``."""
+    from argmine.inference import stage2_inputs
+    from argmine.stage2 import fit
+
+    s2 = config.stage2
+    started = time.monotonic()
+    inputs = stage2_inputs(
+        model,
+        codec,
+        [a.with_annotations([], []) for a in dev],
+        encoder=encoder,
+        viterbi=config.decode.viterbi,
+        batch_size=config.train.eval_batch_size,
+        pad_id=codec.tokenizer.pad_token_id or 0,
+    )
+    fitted = fit(
+        dev,
+        inputs,
+        labels,
+        eval_labels=eval_labels,
+        candidate_thresholds=s2.candidate_thresholds,
+        sources=s2.sources,
+        target=s2.target,
+        folds=s2.folds,
+        trees=s2.trees,
+        num_leaves=s2.num_leaves,
+        learning_rate=s2.learning_rate,
+        min_data=s2.min_data,
+        seed=config.seed,
+        threads=s2.threads or config.train.threads or 1,
+        baseline=None if s2.keep == "always" else metrics["dev"]["overlap"]["micro"]["f1"],
+    )
+    if fitted is None:
+        metrics["stage2"] = {"fitted": False}
+        return None
+    metrics["stage2"] = {
+        "fitted": True,
+        "active": fitted.active,
+        "thresholds": fitted.thresholds,
+        "min_words": fitted.min_words,
+        "seconds": round(time.monotonic() - started, 1),
+        **fitted.report,
+    }
+    log.info(
+        "stage2: dev out-of-fold overlap F1 %.3f (first stage %.3f): %s",
+        fitted.report["dev_oof_overlap_f1"],
+        metrics["dev"]["overlap"]["micro"]["f1"],
+        "used" if fitted.active else "kept off",
+    )
+    return fitted
 
 
 def resolve_output(path: str | Path) -> Path:
