@@ -37,9 +37,13 @@ main: install
 studio-deps: install
 	$(ARGMINE) studio install
 
-# Debian's Chromium for the browser test.
+# Debian's Chromium for the browser tests, and Graphviz so the report's dot layout is tested too
+# (without dot the argument map falls back to the networkx layout and those tests skip).
 browser-deps:
-	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 lint: install
 	$(BIN)/ruff check .
