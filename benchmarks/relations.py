@@ -7,10 +7,11 @@ Rows (numbers and commands in docs/benchmarks.md):
   labelled relation F1 and link F1, with gold units (the relation model alone) and end to end
   (predicted units); the rules on the same test texts (their nearest-unit linking over the gold
   units, and ``argmine prelabel`` end to end).
-* starter set, 5-fold CV (``configs/default.yaml`` with ``data.splits`` kfold 5): span and
-  relation F1 end to end, model vs ``argmine prelabel``.
-* the reference article, left out of training (``configs/default.yaml`` trains on the starter
-  set only): model vs rules.
+* starter set, 5-fold CV (``configs/default.yaml`` with ``data.splits`` kfold 5: the starter
+  and long project-written pieces): span and relation F1 end to end, model vs ``argmine
+  prelabel``; and the reference article tagged by each fold model (it is in no fold's
+  training data), mean over the folds beside the rules.
+* the reference article, left out of training (``configs/default.yaml``): model vs rules.
 * the cost of the relation head: training time of one starter fold with and without
   ``relations:``, and tagging time of the starter set with and without relation decoding.
 * scope coverage: the share of gold relations each candidate scope reaches, per corpus.
@@ -18,6 +19,7 @@ Rows (numbers and commands in docs/benchmarks.md):
     .venv/bin/python benchmarks/relations.py                       # everything (~1 h on 2 cores)
     .venv/bin/python benchmarks/relations.py --only micro --reuse  # re-score finished runs
     .venv/bin/python benchmarks/relations.py --only tagcost --model models/default
+    .venv/bin/python benchmarks/relations.py --only cost --epochs 3     # head cost, 3 epochs each
 """
 
 from __future__ import annotations
@@ -112,6 +114,39 @@ def score_cv(out: Path, *, threads: int) -> dict:
     return result
 
 
+def reference_by_folds(out: Path, *, threads: int) -> dict:
+    """The reference article (in no fold's training data) tagged by every fold model of a CV
+    run: span and relation F1 per fold, their mean, and the rules on the same article."""
+    from argmine.corpora import load_corpus
+    from argmine.tag import evaluate_model
+
+    gold = load_corpus("labelstudio", REPO / "annotations" / "caravan-to-nowhere.json")
+    per_fold = []
+    rules: dict = {}
+    for fold in fold_dirs(out):
+        s = evaluate_model(fold, gold, threads=threads)
+        per_fold.append(
+            {
+                "overlap_f1": s["overlap"]["micro"]["f1"],
+                "exact_f1": s["exact"]["micro"]["f1"],
+                "relation_f1": s.get("relations", {}).get("micro", {}).get("f1"),
+                "relation_f1_gold_units": (
+                    s.get("relations_gold_units", {}).get("micro", {}).get("f1")
+                ),
+            }
+        )
+        rules = {
+            "overlap_f1": s["rules"]["overlap"]["micro"]["f1"],
+            "exact_f1": s["rules"]["exact"]["micro"]["f1"],
+            "relation_f1": s["rules"].get("relations", {}).get("micro", {}).get("f1"),
+        }
+    keys = per_fold[0].keys() if per_fold else ()
+    mean = {
+        k: sum(f[k] for f in per_fold if f[k] is not None) / max(1, len(per_fold)) for k in keys
+    }
+    return {"folds": per_fold, "mean": mean, "rules": rules}
+
+
 def run_cv(config_path: Path, out: Path, overrides: list[str], *, reuse: bool) -> float:
     from argmine.train import train_cv
 
@@ -135,9 +170,10 @@ def reference(out: Path, *, reuse: bool, threads: int) -> dict:
     return evaluate_model(out, gold, threads=threads)
 
 
-def cost(out: Path, *, threads: int) -> dict:
+def cost(out: Path, *, threads: int, epochs: int | None = None) -> dict:
     """Training seconds of starter fold 0 with and without the relation head, and tagging
-    seconds of the starter set with and without relation decoding (same model, same run)."""
+    seconds of the starter set with and without relation decoding (same model, same run).
+    ``epochs`` overrides the config's (the ratio is per epoch; fewer epochs save time)."""
     from argmine.corpora import load_corpus
     from argmine.tag import Tagger
     from argmine.train import train
@@ -145,6 +181,7 @@ def cost(out: Path, *, threads: int) -> dict:
     base = [
         "data.splits={mode: kfold, folds: 5, dev: 0.2, fold: 0}",
         "units.mode=bio",
+        *([f"train.epochs={epochs}", "train.patience=0"] if epochs else []),
     ]
     seconds = {}
     for name, extra in (("with_relations", []), ("spans_only", ["relations.enabled=false"])):
@@ -220,6 +257,7 @@ def main() -> int:
     ap.add_argument("--model", type=Path, default=REPO / "models" / "default", help="tagcost")
     ap.add_argument("--reuse", action="store_true", help="re-score finished runs")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, help="cost: train this many epochs each way")
     ap.add_argument("--json", type=Path, help="write all numbers here")
     args = ap.parse_args()
     want = {args.only} if args.only else {"micro", "starter", "reference", "cost", "coverage"}
@@ -243,6 +281,7 @@ def main() -> int:
             reuse=args.reuse,
         )
         results["starter"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
+        results["reference_by_folds"] = reference_by_folds(out, threads=args.threads)
     if "reference" in want:
         scores = reference(args.runs / "reference", reuse=args.reuse, threads=args.threads)
         results["reference"] = {
@@ -258,7 +297,7 @@ def main() -> int:
             },
         }
     if "cost" in want:
-        results["cost"] = cost(args.runs / "cost", threads=args.threads)
+        results["cost"] = cost(args.runs / "cost", threads=args.threads, epochs=args.epochs)
     if args.only == "tagcost":
         results["tagcost"] = tag_cost(args.model, threads=args.threads)
     print(json.dumps({k: v for k, v in results.items() if k != "coverage"}, indent=1))
@@ -280,6 +319,14 @@ def main() -> int:
             )
             s = r[f"spans_{who}"]
             print(f"  spans ({who}): overlap {s['overlap_f1']:.3f} exact {s['exact_f1']:.3f}")
+    ref = results.get("reference_by_folds")
+    if ref and ref["folds"]:
+        m, r = ref["mean"], ref["rules"]
+        print(f"\nreference article, mean of {len(ref['folds'])} fold models (rules):")
+        print(
+            f"  overlap {m['overlap_f1']:.3f} ({r['overlap_f1']:.3f})  exact {m['exact_f1']:.3f}"
+            f" ({r['exact_f1']:.3f})  relation F1 {m['relation_f1']:.3f} ({r['relation_f1']:.3f})"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
