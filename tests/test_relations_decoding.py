@@ -158,6 +158,26 @@ def test_relations_features_mark_order_paragraph_and_endpoint_labels():
     assert feats[0, 18 + nl + LABELS.index("Claim")] == 1.0  # tail label
 
 
+def test_relations_rule_link_features_mark_the_rules_nearest_unit_links():
+    # configs/lexicon.yaml links Evidence to the nearest Claim (same paragraph first) and a
+    # Claim to the nearest Conclusion: T3 -> T2, T5 -> T4, T2 -> T1, T4 -> T1
+    article = _article()
+    units = article.sorted_units()
+    plain = PairEncoder(LABELS, RELS, scope="all")
+    encoder = PairEncoder(LABELS, RELS, scope="all", rule_links=True)
+    assert encoder.n_pair_features == plain.n_pair_features + 2
+    pairs = [(2, 1), (1, 2), (4, 3), (3, 0), (0, 4), (2, 3)]
+    feats = encoder.pair_features(article.text, units, pairs)
+    col = plain.n_pair_features
+    assert feats[:, col].tolist() == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]  # the rule links head -> tail
+    assert feats[:, col + 1].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]  # ... tail -> head
+    # the other features are those of the encoder without rule links
+    assert np.array_equal(feats[:, :col], plain.pair_features(article.text, units, pairs))
+    # labels decide the links: with T3 relabelled Claim, nothing links T3 -> T2
+    relabelled = [u if u.id != "T3" else ArgUnit("T3", u.start, u.end, "Claim") for u in units]
+    assert encoder.pair_features(article.text, relabelled, [(2, 1)])[0, col] == 0.0
+
+
 def test_relations_clean_skips_bad_relations_once_with_the_article_id(caplog):
     article = _article(
         [

@@ -43,7 +43,8 @@ def _article(k: int, topic: str) -> Article:
 
 
 @pytest.mark.slow
-def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path):
+@pytest.mark.parametrize("rule_links", [False, True], ids=["plain", "rule_links"])
+def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path, rule_links):
     from argmine.tag import Tagger
     from argmine.train import train
 
@@ -79,16 +80,18 @@ def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path):
                 "eval_steps": 50,
             },
             "decode": {"min_words": 0},
-            "relations": {"scope": "all", "decoding": "auto"},
+            "relations": {"scope": "all", "decoding": "auto", "rule_links": rule_links},
         }
     )
     result = train(config, force=True)
     spec = json.loads((result.output_dir / "argmine.json").read_text())
     assert spec["relations"]["labels"] == ["supports", "attacks"]
+    assert spec["relations"]["rule_links"] is rule_links
     assert (result.output_dir / "heads.safetensors").is_file()
 
     tagger = Tagger.load(result.output_dir)
     assert tagger.has_relations
+    assert tagger.encoder.rule_links is rule_links  # the pair features it was trained with
     predicted = tagger.predict(articles, units="gold")
     scores = relation_scores(articles, predicted, labels=["supports", "attacks"])
     assert scores["overlap"]["micro"]["f1"] >= 0.9, scores["overlap"]

@@ -435,6 +435,9 @@ class RelationsConfig(_Strict):
     #: arg-microtexts defines them (root with incoming relations -> Conclusion, other targets ->
     #: Claim; :func:`argmine.relations.labels_from_structure`); ``tagger``: as predicted.
     unit_labels: Literal["tagger", "structure"] = "tagger"
+    #: the rule pre-annotator's nearest-unit links over the same units as two pair features
+    #: (does the rule link head -> tail, tail -> head): the head learns when to trust them
+    rule_links: bool = False
 
 
 class UnitsConfig(_Strict):

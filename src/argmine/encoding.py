@@ -733,4 +733,5 @@ class ModelSpec:
             relation_labels=tuple(rel.get("labels") or ("supports", "attacks")),
             scope=rel.get("scope", "paragraph_or_distance"),
             max_distance=int(rel.get("max_distance", 3)),
+            rule_links=bool(rel.get("rule_links", False)),
         )

@@ -14,6 +14,7 @@ with stronger (or more) cues gets a higher score, and every score is below 1.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "load_lexicon",
     "prelabel",
     "prelabel_articles",
+    "rule_link_pairs",
     "score_segment",
     "trim_unit",
 ]
@@ -369,6 +371,22 @@ def _link(units: list[ArgUnit], paragraphs: list[int], lexicon: Lexicon) -> list
                 )
             )
     return relations
+
+
+@functools.lru_cache(maxsize=1)
+def _default_lexicon() -> Lexicon:
+    return load_lexicon(DEFAULT_LEXICON)
+
+
+def rule_link_pairs(
+    units: Sequence[ArgUnit], paragraphs: Sequence[int], lexicon: Lexicon | None = None
+) -> set[tuple[int, int]]:
+    """``(head index, tail index)`` of the rules' nearest-unit links over ``units`` (text
+    order, labelled as given; ``paragraphs``: each unit's paragraph): the pre-annotator's
+    linking, offered to the relation head as a pair feature (``relations.rule_links``)."""
+    lexicon = lexicon if lexicon is not None else _default_lexicon()
+    index = {u.id: k for k, u in enumerate(units)}
+    return {(index[r.head], index[r.tail]) for r in _link(list(units), list(paragraphs), lexicon)}
 
 
 def _title_span(article: Article) -> tuple[int, int] | None:

@@ -6,6 +6,7 @@ No torch; numpy and networkx only. The data flow of the argument-structure task:
         ──sorted units, paragraph of each unit (blank-line blocks)──>
         ──candidate_pairs(scope, max_distance)──> ordered pairs (head i, tail j), i != j
         ──pair_features──> distance / order / paragraph / position / endpoint-label features
+                           (optionally: does the rules' nearest-unit linking link the pair)
         ──gold relations──> pair label ids (0 = no relation, 1.. = relation labels)  [training]
     model (unit vectors pooled from the encoder's token states; a pair scorer over head, tail,
            their product and the pair features) ──> per-pair probabilities (none, label...)
@@ -126,6 +127,9 @@ class PairEncoder:
     relation_labels: tuple[str, ...]
     scope: str = "paragraph_or_distance"
     max_distance: int = 3
+    #: two more pair features: the rule pre-annotator's nearest-unit linking over the same
+    #: units (with their labels) links head -> tail, or tail -> head
+    rule_links: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "span_labels", tuple(self.span_labels))
@@ -141,7 +145,7 @@ class PairEncoder:
 
     @property
     def n_pair_features(self) -> int:
-        return 18 + 2 * len(self.span_labels)
+        return 18 + 2 * len(self.span_labels) + (2 if self.rule_links else 0)
 
     @property
     def n_unit_features(self) -> int:
@@ -169,6 +173,12 @@ class PairEncoder:
         nl = len(self.span_labels)
         out = np.zeros((len(pairs), self.n_pair_features), dtype=np.float32)
         last = max(n - 1, 1)
+        links: set[tuple[int, int]] = set()
+        if self.rule_links and pairs:
+            from argmine.prelabel import rule_link_pairs
+
+            links = rule_link_pairs(units, paragraphs)
+        rule_col = 18 + 2 * nl
         for row, (i, j) in enumerate(pairs):
             d = j - i
             f = out[row]
@@ -192,6 +202,9 @@ class PairEncoder:
                 f[18 + hi] = 1.0
             if ti is not None:
                 f[18 + nl + ti] = 1.0
+            if self.rule_links:
+                f[rule_col] = float((i, j) in links)
+                f[rule_col + 1] = float((j, i) in links)
         return out
 
     def pair_labels(

@@ -520,6 +520,7 @@ def train(
             relation_labels=tuple(relation_labels or ("supports", "attacks")),
             scope=rcfg.scope if rcfg is not None else "paragraph_or_distance",
             max_distance=rcfg.max_distance if rcfg is not None else 3,
+            rule_links=rcfg.rule_links if rcfg is not None else False,
         )
         if want_relations or want_segments
         else None
@@ -793,6 +794,7 @@ def train(
             "decoding": decoding,
             "threshold": threshold,
             "unit_labels": rcfg.unit_labels,
+            "rule_links": encoder.rule_links,
         }
         metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
         metrics["scope_coverage"] = {
