@@ -140,10 +140,10 @@ def reference_by_folds(out: Path, *, threads: int) -> dict:
             "exact_f1": s["rules"]["exact"]["micro"]["f1"],
             "relation_f1": s["rules"].get("relations", {}).get("micro", {}).get("f1"),
         }
-    keys = per_fold[0].keys() if per_fold else ()
-    mean = {
-        k: sum(f[k] for f in per_fold if f[k] is not None) / max(1, len(per_fold)) for k in keys
-    }
+    mean = {}
+    for k in per_fold[0] if per_fold else ():
+        values = [f[k] for f in per_fold if f[k] is not None]  # None: no relations to score
+        mean[k] = sum(values) / len(values) if values else None
     return {"folds": per_fold, "mean": mean, "rules": rules}
 
 
@@ -323,9 +323,11 @@ def main() -> int:
     if ref and ref["folds"]:
         m, r = ref["mean"], ref["rules"]
         print(f"\nreference article, mean of {len(ref['folds'])} fold models (rules):")
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         print(
-            f"  overlap {m['overlap_f1']:.3f} ({r['overlap_f1']:.3f})  exact {m['exact_f1']:.3f}"
-            f" ({r['exact_f1']:.3f})  relation F1 {m['relation_f1']:.3f} ({r['relation_f1']:.3f})"
+            f"  overlap {fmt(m['overlap_f1'])} ({fmt(r['overlap_f1'])})  exact "
+            f"{fmt(m['exact_f1'])} ({fmt(r['exact_f1'])})  relation F1 "
+            f"{fmt(m['relation_f1'])} ({fmt(r['relation_f1'])})"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -178,7 +178,7 @@ class PairEncoder:
             from argmine.prelabel import rule_link_pairs
 
             links = rule_link_pairs(units, paragraphs)
-        rule_col = 18 + 2 * nl
+        rule_col = self.n_pair_features - 2  # the last two columns, when rule_links
         for row, (i, j) in enumerate(pairs):
             d = j - i
             f = out[row]
