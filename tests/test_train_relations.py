@@ -43,8 +43,12 @@ def _article(k: int, topic: str) -> Article:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rule_links", [False, True], ids=["plain", "rule_links"])
-def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path, rule_links):
+@pytest.mark.parametrize(
+    ("rule_links", "pair_prior"),
+    [(False, False), (True, False), (True, True)],
+    ids=["plain", "rule_links", "rule_links+pair_prior"],
+)
+def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path, rule_links, pair_prior):
     from argmine.tag import Tagger
     from argmine.train import train
 
@@ -80,18 +84,25 @@ def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path, rule_li
                 "eval_steps": 50,
             },
             "decode": {"min_words": 0},
-            "relations": {"scope": "all", "decoding": "auto", "rule_links": rule_links},
+            "relations": {
+                "scope": "all",
+                "decoding": "auto",
+                "rule_links": rule_links,
+                "pair_prior": pair_prior,
+            },
         }
     )
     result = train(config, force=True)
     spec = json.loads((result.output_dir / "argmine.json").read_text())
     assert spec["relations"]["labels"] == ["supports", "attacks"]
     assert spec["relations"]["rule_links"] is rule_links
+    assert spec["heads"]["pair_prior"] is pair_prior
     assert (result.output_dir / "heads.safetensors").is_file()
 
     tagger = Tagger.load(result.output_dir)
     assert tagger.has_relations
     assert tagger.encoder.rule_links is rule_links  # the pair features it was trained with
+    assert (tagger.network.relation_head.prior is not None) is pair_prior
     predicted = tagger.predict(articles, units="gold")
     scores = relation_scores(articles, predicted, labels=["supports", "attacks"])
     assert scores["overlap"]["micro"]["f1"] >= 0.9, scores["overlap"]

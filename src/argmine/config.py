@@ -438,6 +438,9 @@ class RelationsConfig(_Strict):
     #: the rule pre-annotator's nearest-unit links over the same units as two pair features
     #: (does the rule link head -> tail, tail -> head): the head learns when to trust them
     rule_links: bool = False
+    #: a linear term over the pair features (no dropout) added to the attachment logit, beside
+    #: the MLP over the unit vectors: a log-linear prior that few articles can still fit
+    pair_prior: bool = False
 
 
 class UnitsConfig(_Strict):

@@ -28,6 +28,7 @@ from argmine.document import Article, dumps_article
 from argmine.encoding import TokenTagCodec, tags_for_labels
 from argmine.errors import ConfigError, InputError
 from argmine.relations import (
+    PARENT_OUTSIDE,
     PairEncoder,
     clean_relations,
     rule_candidates,
@@ -306,6 +307,7 @@ class HeadTask:
             "scope": self.encoder.scope,
             "max_distance": self.encoder.max_distance,
             "features": [self.encoder.n_pair_features, self.encoder.n_unit_features],
+            "parent_outside": True,  # rows mark units whose gold parent is in another window
         }
 
 
@@ -383,16 +385,23 @@ def head_rows(
         feats = enc.pair_features(article.text, gold, pairs)
         labels = enc.pair_labels(gold, pairs, rels)
         unit_feats = enc.relation_unit_features(article.text, gold)
+        parents: dict[int, set[int]] = {}
+        for (i, j), y in zip(pairs, labels, strict=True):
+            if y > 0:
+                parents.setdefault(i, set()).add(j)
         for row, window in zip(rows, windows, strict=True):
             index, spans = _local(ranges, window["token_start"], window["token_end"], npre)
             row["unit_spans"] = spans
             order = sorted(index, key=index.get)
             row["unit_features"] = [[float(v) for v in unit_feats[k]] for k in order]
+            # a unit whose gold parents all lie outside this window has no right answer here
+            # (its softmax would learn "no parent"): its pairs are marked, the loss skips it
+            away = {i for i, tails in parents.items() if i in index and not tails & index.keys()}
             for (i, j), f, y in zip(pairs, feats, labels, strict=True):
                 if i in index and j in index:
                     row["pairs"].append([index[i], index[j]])
                     row["pair_features"].append([float(v) for v in f])
-                    row["pair_labels"].append(int(y))
+                    row["pair_labels"].append(PARENT_OUTSIDE if i in away else int(y))
     if task.segments:
         candidates = rule_candidates(article)
         ranges = unit_token_ranges(offsets, candidates)

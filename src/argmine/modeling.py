@@ -22,9 +22,11 @@ transition matrix when there is one).
 Unit spans and pairs are given per window row in positions of that window: ``unit_spans``
 ``(B x U x 2)`` half-open ``[start, end)`` (``end == 0`` pads), ``pairs`` ``(B x P x 2)`` indices
 into that row's ``unit_spans`` (``-1`` pads), ``pair_features`` ``(B x P x F)``, ``pair_labels``
-``(B x P)`` (``-100`` pads). The unit head reads its own spans (``seg_spans``, ``seg_features``,
-``seg_labels``) because it classifies candidate segments, while the relation head is trained on
-gold units.
+``(B x P)`` (``-100`` pads; ``-1``, ``PARENT_OUTSIDE``, marks every in-window pair of a head
+unit whose gold parents all lie outside the window: that unit is left out of the head-selection
+loss, which would otherwise teach it "no parent"). The unit head reads its own spans
+(``seg_spans``, ``seg_features``, ``seg_labels``) because it classifies candidate segments, while
+the relation head is trained on gold units.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from argmine.relations import PARENT_OUTSIDE
 
 __all__ = ["ArgumentModel", "HeadSpec", "WindowCollator", "pool_spans", "set_cross_entropy"]
 
@@ -53,6 +57,8 @@ class HeadSpec:
     n_unit_classes: int = 0  # 1 + span labels; 0 = no unit head
     dropout: float = 0.1
     crf: bool = False  # a CRF over the BIO tags (argmine.crf): transitions in heads.safetensors
+    #: a linear term over the pair features added to the attachment logit (relations.pair_prior)
+    pair_prior: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +128,9 @@ class RelationHead(nn.Module):
         self.bilinear = nn.Bilinear(d, d, 1)
         self.scorer = _MLP(3 * d + spec.n_pair_features, d, spec.n_relation_classes, spec.dropout)
         self.root_scorer = _MLP(d + spec.n_unit_features, d, 1, spec.dropout)
+        # a log-linear prior over the pair features alone (distance, paragraph, endpoint labels,
+        # rule links), free of dropout, beside the MLP over the unit vectors
+        self.prior = nn.Linear(spec.n_pair_features, 1) if spec.pair_prior else None
 
     def pair(self, heads: torch.Tensor, tails: torch.Tensor, features: torch.Tensor):
         h = self.head_proj(heads)
@@ -131,6 +140,8 @@ class RelationHead(nn.Module):
         # inputs are bfloat16 and its weights float32, so it runs in the weights' dtype
         w = self.bilinear.weight.dtype
         attach = logits[..., :1].to(w) + self.bilinear(h.to(w).contiguous(), t.to(w).contiguous())
+        if self.prior is not None:
+            attach = attach + self.prior(features.to(w))
         return torch.cat([attach, logits[..., 1:].to(w)], dim=-1)
 
     def root(self, units: torch.Tensor, unit_features: torch.Tensor) -> torch.Tensor:
@@ -149,7 +160,8 @@ def relation_loss(
     ``(B x P)``, ``(B x U)``."""
     b, u = root_logits.shape
     neg = -1e4
-    valid = pair_labels != IGNORE
+    valid = pair_labels >= 0
+    outside = pair_labels == PARENT_OUTSIDE
     bi, pi = valid.nonzero(as_tuple=True)
     hi, ti = pairs[bi, pi, 0], pairs[bi, pi, 1]
     scores = torch.full((b, u, u), neg, dtype=pair_logits.dtype, device=pair_logits.device)
@@ -161,7 +173,10 @@ def relation_loss(
     gold[..., u] = ~gold[..., :u].any(-1)
     total = torch.logsumexp(scores, dim=-1)
     good = torch.logsumexp(scores.masked_fill(~gold, neg), dim=-1)
-    mask = unit_valid
+    mask = unit_valid.clone()
+    if bool(outside.any()):  # units whose gold parent is in another window: no target here
+        ob, op = outside.nonzero(as_tuple=True)
+        mask[ob, pairs[ob, op, 0]] = False
     loss = (total - good)[mask].mean() if bool(mask.any()) else scores.sum() * 0.0
     if bool(positive.any()):
         label_logits = pair_logits[bi[positive], pi[positive], 1:].float()
@@ -268,7 +283,7 @@ class ArgumentModel(nn.Module):
             and unit_spans is not None
             and pairs is not None
             and pair_labels is not None
-            and bool((pair_labels != IGNORE).any())
+            and bool((pair_labels >= 0).any())
         ):
             vectors = pool_spans(states, unit_spans)  # B x U x 2H
             index = pairs.clamp(min=0)

@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 SCOPES = ("paragraph", "distance", "paragraph_or_distance", "all")
 DECODINGS = ("independent", "one_parent", "tree")
 NONE = 0  # pair label id of "no relation"
+#: training pair label of every in-window pair of a head unit whose gold parents all lie in
+#: another window: the relation loss leaves that unit out (argmine.modeling.relation_loss)
+PARENT_OUTSIDE = -1
 
 _BLANK = re.compile(r"\n[ \t\r]*\n")
 _DIST_BUCKETS = (-3, -2, -1, 1, 2, 3)  # plus "< -3" and "> 3"

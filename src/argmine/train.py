@@ -569,6 +569,7 @@ def train(
         n_unit_features=encoder.n_unit_features if encoder is not None else 0,
         n_unit_classes=1 + len(labels) if want_segments else 0,
         crf=tcfg.crf,
+        pair_prior=bool(rcfg.pair_prior) if rcfg is not None and want_relations else False,
     )
     model = ArgumentModel(
         tagger,
