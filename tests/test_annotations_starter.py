@@ -29,9 +29,10 @@ ANNOTATIONS = REPO / "annotations"
 EXPORTS = sorted(ANNOTATIONS.glob("*.json"))
 STARTER = ANNOTATIONS / "starter.json"
 LONGFORM = ANNOTATIONS / "longform.json"
+LONGFORM2 = ANNOTATIONS / "longform2.json"  # the second batch (paragraph-level conclusions)
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM]
+GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
     "author": "argmine team",
@@ -91,13 +92,14 @@ def starter(schema) -> list[Article]:
 
 @pytest.fixture(scope="module")
 def longform(schema) -> list[Article]:
-    return _load(LONGFORM, schema)
+    return _load(LONGFORM, schema) + _load(LONGFORM2, schema)
 
 
 def test_annotations_exports_exist() -> None:
     assert REFERENCE_EXPORT in EXPORTS
     assert STARTER in EXPORTS
     assert LONGFORM in EXPORTS
+    assert LONGFORM2 in EXPORTS
 
 
 @pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.name)
@@ -279,7 +281,7 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
-    if path == LONGFORM:
+    if path in (LONGFORM, LONGFORM2):
         assert f"{len(articles)} long analysis pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
 
