@@ -259,6 +259,15 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, help="cost: train this many epochs each way")
     ap.add_argument("--json", type=Path, help="write all numbers here")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for the micro and starter CV runs (repeatable), "
+        "e.g. --set relations.pair_prior=true",
+    )
     args = ap.parse_args()
     want = {args.only} if args.only else {"micro", "starter", "reference", "cost", "coverage"}
     results: dict = {}
@@ -270,14 +279,16 @@ def main() -> int:
             print(f"skipped microtexts: {args.corpora / 'arg-microtexts'} not found")
         else:
             out = args.runs / "microtexts"
-            secs = run_cv(REPO / "configs" / "microtexts.yaml", out, [], reuse=args.reuse)
+            secs = run_cv(
+                REPO / "configs" / "microtexts.yaml", out, args.overrides, reuse=args.reuse
+            )
             results["microtexts"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
     if "starter" in want:
         out = args.runs / "starter-cv"
         secs = run_cv(
             REPO / "configs" / "default.yaml",
             out,
-            ["data.splits={mode: kfold, folds: 5, dev: 0.2}"],
+            ["data.splits={mode: kfold, folds: 5, dev: 0.2}", *args.overrides],
             reuse=args.reuse,
         )
         results["starter"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
