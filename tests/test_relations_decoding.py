@@ -16,6 +16,7 @@ from argmine.relations import (
     clean_relations,
     decode_relations,
     labels_from_structure,
+    max_arborescence,
     paragraph_ids,
     scope_coverage,
 )
@@ -134,6 +135,87 @@ def test_relations_tree_has_no_cycle_and_one_parent_each():
     # weighs 0.54; T2 -> T3 (0.7) with T3 -> T4 (0.8) weighs 0.56 and wins, T3 -> T2 with
     # T2 -> T3 would be a cycle. T4 -> T1 and T5 -> T4 are the only choices left.
     assert set(parent.items()) == {("T2", "T3"), ("T3", "T4"), ("T4", "T1"), ("T5", "T4")}
+
+
+def _brute_force_best(scores):
+    """The best parent map of a small dense graph by trying every one (the oracle)."""
+    import itertools
+
+    n = len(scores)
+    best, best_parent = -np.inf, None
+    for choice in itertools.product(range(n), repeat=n - 1):
+        parent = (0, *choice)
+        if any(parent[d] == d for d in range(1, n)):
+            continue
+        ok = True
+        for start in range(1, n):  # every node must reach the root
+            seen, node = set(), start
+            while node != 0 and ok:
+                ok = node not in seen
+                seen.add(node)
+                node = parent[node]
+        if not ok:
+            continue
+        total = sum(scores[d, parent[d]] for d in range(1, n))
+        if total > best:
+            best, best_parent = total, parent
+    return best, best_parent
+
+
+def test_relations_max_arborescence_matches_brute_force_on_random_graphs():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(2, 7))
+        scores = np.where(rng.random((n, n)) < 0.6, rng.normal(size=(n, n)), -np.inf)
+        scores[1:, 0] = rng.normal(size=n - 1) - 3.0  # the root edge always exists
+        parent = max_arborescence(scores)
+        assert parent[0] == 0
+        total = sum(scores[d, parent[d]] for d in range(1, n))
+        best, _ = _brute_force_best(scores)
+        assert np.isfinite(total)
+        assert total == pytest.approx(best), (scores, parent)
+
+
+def test_relations_tree_decoding_matches_networkx_and_scales():
+    """Same total weight as networkx's Edmonds (an independent implementation) on a dense
+    graph, and a few hundred units (what an untrained model can predict on a long article)
+    decode at once."""
+    import math
+
+    import networkx as nx
+
+    rng = np.random.default_rng(3)
+    n = 60
+    units = [ArgUnit(f"T{i + 1}", 2 * i, 2 * i + 1, "Claim") for i in range(n)]
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j and rng.random() < 0.5]
+    p_rel = rng.random(len(pairs))
+    probs = np.stack([1.0 - p_rel, p_rel, np.zeros_like(p_rel)], axis=1)
+    got = decode_relations(units, pairs, probs, labels=RELS, mode="tree", threshold=0.5)
+
+    index = {u.id: k for k, u in enumerate(units)}
+    weight = {pair: math.log(max(p, 1e-6)) for pair, p in zip(pairs, p_rel, strict=True)}
+    best = {i: max(p for (h, _), p in zip(pairs, p_rel, strict=True) if h == i) for i, _ in pairs}
+    graph = nx.DiGraph()
+    for i in range(n):
+        graph.add_edge(-1, i, weight=math.log(max(1.0 - best.get(i, 0.0), 1e-6)) - 1e3)
+    for (i, j), w in weight.items():
+        graph.add_edge(j, i, weight=w)
+    tree = nx.maximum_spanning_arborescence(graph, attr="weight")
+    expected = sum(d["weight"] for _, _, d in tree.edges(data=True))
+    attached = {index[r.head] for r in got}
+    total = sum(weight[(index[r.head], index[r.tail])] for r in got) + sum(
+        math.log(max(1.0 - best.get(i, 0.0), 1e-6)) - 1e3 for i in range(n) if i not in attached
+    )
+    assert len(attached) == len(got)
+    assert total == pytest.approx(expected)
+
+    n = 400  # every ordered pair: 159,600 candidates
+    units = [ArgUnit(f"T{i + 1}", 2 * i, 2 * i + 1, "Claim") for i in range(n)]
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+    p_rel = rng.random(len(pairs))
+    probs = np.stack([1.0 - p_rel, p_rel, np.zeros_like(p_rel)], axis=1)
+    got = decode_relations(units, pairs, probs, labels=RELS, mode="tree", threshold=0.5)
+    assert len(got) == n - 1  # one root, everything else attached
 
 
 def test_relations_decode_rejects_bad_shapes_and_modes():
