@@ -335,3 +335,101 @@ def test_relations_labels_from_structure_follow_the_microtexts_roles():
     # tagger's Evidence / Claim; a "Conclusion" that supports something -> Evidence; isolated
     # T5 keeps its label
     assert got == ["Conclusion", "Claim", "Evidence", "Claim", "Conclusion", "Evidence"]
+
+
+# -- the rule bonus (relations.rule_bonus) -------------------------------------------------------
+def _head_softmax_probs(n, pairs, attach_logits, root_logits, label_p):
+    """Pair probabilities as argmine.inference.relation_probs builds them: per head unit a
+    softmax over its candidate tails and "no parent", times the label split."""
+    grid = np.full((n, n + 1), -1e4)
+    for row, (i, j) in enumerate(pairs):
+        grid[i, j] = attach_logits[row]
+    grid[:, n] = root_logits
+    soft = np.exp(grid - grid.max(axis=1, keepdims=True))
+    soft /= soft.sum(axis=1, keepdims=True)
+    attach = np.array([soft[i, j] for i, j in pairs])
+    return np.column_stack([1 - attach, attach[:, None] * label_p])
+
+
+def test_rule_bonus_equals_adding_it_to_the_attachment_logit_of_the_rule_links():
+    from argmine.prelabel import rule_link_pairs
+    from argmine.relations import with_rule_bonus
+
+    article = _article()
+    units = article.sorted_units()
+    links = rule_link_pairs(units, paragraph_ids(TEXT, [u.start for u in units]))
+    assert links  # Evidence -> Claim -> Conclusion: the rules link something here
+    pairs = PairEncoder(LABELS, RELS, "all").pairs(TEXT, units)
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=len(pairs))
+    roots = rng.normal(size=len(units))
+    label_p = rng.dirichlet([1.0, 1.0], size=len(pairs))
+    probs = _head_softmax_probs(len(units), pairs, logits, roots, label_p)
+    for bonus in (0.5, 3.0):
+        boosted = logits + np.array([bonus if p in links else 0.0 for p in pairs])
+        want = _head_softmax_probs(len(units), pairs, boosted, roots, label_p)
+        got = with_rule_bonus(TEXT, units, pairs, probs, bonus)
+        np.testing.assert_allclose(got, want, atol=1e-9)
+    np.testing.assert_array_equal(with_rule_bonus(TEXT, units, pairs, probs, 0.0), probs)
+    # a larger bonus moves probability onto the rule links, off the other pairs
+    strong = with_rule_bonus(TEXT, units, pairs, probs, 8.0)
+    on_link = [r for r, p in enumerate(pairs) if p in links]
+    off_link = [r for r, p in enumerate(pairs) if p not in links]
+    assert (1 - strong[on_link, 0] > 1 - probs[on_link, 0]).all()
+    assert (1 - strong[off_link, 0] <= 1 - probs[off_link, 0] + 1e-12).all()
+
+
+def _tuning_case(gold_pairs):
+    """One dev article whose head probabilities point every unit at the wrong target."""
+    article = _article()
+    units = article.sorted_units()
+    gold = article.with_annotations(
+        units,
+        [
+            ArgRelation(f"R{k + 1}", units[i].id, units[j].id, "supports")
+            for k, (i, j) in enumerate(gold_pairs)
+        ],
+    )
+    pairs = PairEncoder(LABELS, RELS, "all").pairs(TEXT, units)
+    # the head prefers the unit two to the left (or the last one): neither is a rule link
+    logits = [2.0 if (j == i - 2 or (i < 2 and j == len(units) - 1)) else 0.0 for i, j in pairs]
+    label_p = np.tile([0.9, 0.1], (len(pairs), 1))
+    probs = _head_softmax_probs(len(units), pairs, logits, np.zeros(len(units)), label_p)
+    return gold, [(gold, units, pairs, probs)]
+
+
+def test_tune_relation_decoding_picks_a_rule_bonus_only_where_the_rules_are_right():
+    from argmine.train import tune_relation_decoding
+
+    # gold = the rules' links: a bonus wins on dev
+    gold, collected = _tuning_case([(1, 0), (2, 1), (3, 0), (4, 3)])
+    _, _, bonus, info = tune_relation_decoding(
+        [gold], collected, labels=RELS, modes=("one_parent",), bonuses=(0.0, 2.0, 8.0)
+    )
+    assert bonus > 0
+    assert info["dev_relation_f1"] == 1.0
+    assert max(info["grid"]["one_parent, rule bonus 0"].values()) < 1.0
+    # gold = what the head prefers: no bonus
+    gold, collected = _tuning_case([(2, 0), (3, 1), (4, 2), (0, 4)])
+    _, _, bonus, info = tune_relation_decoding(
+        [gold], collected, labels=RELS, modes=("one_parent",), bonuses=(0.0, 2.0, 8.0)
+    )
+    assert bonus == 0.0
+    assert info["dev_relation_f1"] > 0.5
+
+
+@pytest.mark.parametrize("value", ["auto", 0, 2.5, 50])
+def test_relations_config_rule_bonus_accepts_auto_and_non_negative_numbers(value):
+    from argmine.config import RelationsConfig
+
+    assert RelationsConfig(rule_bonus=value).rule_bonus == value
+
+
+@pytest.mark.parametrize("value", [-1, "strong", 51])
+def test_relations_config_rule_bonus_rejects_other_values(value):
+    from pydantic import ValidationError
+
+    from argmine.config import RelationsConfig
+
+    with pytest.raises(ValidationError):
+        RelationsConfig(rule_bonus=value)

@@ -141,3 +141,32 @@ def test_tag_model_without_relations_tags_spans_only_and_says_so(tiny_model, tmp
     assert [(u.start, u.end, u.label) for u in tagged.units] == [
         (u.start, u.end, u.label) for u in full.units
     ]
+
+
+@pytest.mark.slow
+def test_tag_applies_the_model_dirs_rule_bonus(tiny_model, tmp_path):
+    """``relations.rule_bonus`` in argmine.json reaches decoding: with a huge bonus every pair
+    the rules' nearest-unit linking links among the units is a predicted relation."""
+    import shutil
+
+    from argmine.prelabel import rule_link_pairs
+    from argmine.relations import paragraph_ids
+    from argmine.tag import Tagger
+
+    spec = json.loads((tiny_model / "argmine.json").read_text())
+    assert spec["relations"]["rule_bonus"] == 0.0  # configs/tiny.yaml leaves it at 0
+    boosted = tmp_path / "boosted"
+    shutil.copytree(tiny_model, boosted, ignore=shutil.ignore_patterns("checkpoints"))
+    spec["relations"].update(rule_bonus=40.0, decoding="independent", threshold=0.9)
+    (boosted / "argmine.json").write_text(json.dumps(spec))
+    article = _article(0, "parks")
+    units = article.sorted_units()
+    links = rule_link_pairs(units, paragraph_ids(article.text, [u.start for u in units]))
+    assert links
+    want = {(units[i].id, units[j].id) for i, j in links}
+    (plain,) = Tagger.load(tiny_model).predict([article], units="gold")
+    (tagged,) = Tagger.load(boosted).predict([article], units="gold")
+    got = {(r.head, r.tail) for r in tagged.relations}
+    assert want <= got
+    assert all(r.score > 0.9 for r in tagged.relations if (r.head, r.tail) in want)
+    assert {(r.head, r.tail) for r in plain.relations} != got  # the tiny model alone differs

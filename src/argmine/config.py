@@ -441,6 +441,10 @@ class RelationsConfig(_Strict):
     #: a linear term over the pair features (no dropout) added to the attachment logit, beside
     #: the MLP over the unit vectors: a log-linear prior that few articles can still fit
     pair_prior: bool = False
+    #: added to the attachment logit of the pairs the rules' nearest-unit linking links, before
+    #: decoding (argmine.relations.with_rule_bonus); ``auto``: chosen on dev with the decoding
+    #: mode and threshold from argmine.relations.RULE_BONUS_GRID; 0: the head alone
+    rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
 
 
 class UnitsConfig(_Strict):

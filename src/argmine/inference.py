@@ -33,6 +33,7 @@ from argmine.relations import (
     labels_from_structure,
     rule_candidates,
     unit_token_ranges,
+    with_rule_bonus,
 )
 
 __all__ = ["UNIT_SOURCES", "Prediction", "predict_articles", "run_windows", "stage2_inputs"]
@@ -302,6 +303,7 @@ def predict_articles(
     relations: bool = True,
     decoding: str = "one_parent",
     relation_threshold: float | Mapping[str, float] = 0.5,
+    rule_bonus: float = 0.0,
     unit_labels: str = "tagger",
     thresholds: Mapping[str, float] | None = None,
     min_words: int | Mapping[str, int] = 0,
@@ -319,9 +321,10 @@ def predict_articles(
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
     thresholds unless ``thresholds`` is None) and, when the model has a relation head and
     ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
-    labels are then read off the graph). ``collect`` receives ``(article, units in text order,
-    candidate pairs, pair probabilities)`` per article, for tuning the relation decoding on dev
-    without another forward pass."""
+    labels are then read off the graph; ``rule_bonus``: see
+    :func:`argmine.relations.with_rule_bonus`). ``collect`` receives ``(article, units in text
+    order, candidate pairs, pair probabilities before the rule bonus)`` per article, for tuning
+    the relation decoding on dev without another forward pass."""
     if units not in UNIT_SOURCES:
         raise ValueError(f"units must be one of {', '.join(UNIT_SOURCES)}, got {units!r}")
     if units == "stage2" and stage2 is None:
@@ -406,7 +409,7 @@ def predict_articles(
             rels = decode_relations(
                 ordered,
                 pairs,
-                probs,
+                with_rule_bonus(article.text, ordered, pairs, probs, rule_bonus),
                 labels=encoder.relation_labels,
                 mode=decoding,
                 threshold=relation_threshold,

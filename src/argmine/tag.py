@@ -312,6 +312,7 @@ class Tagger:
             relations=relations and self.has_relations,
             decoding=rel.get("decoding", "one_parent"),
             relation_threshold=rel.get("threshold", 0.5),
+            rule_bonus=float(rel.get("rule_bonus", 0.0)),
             unit_labels=rel.get("unit_labels", "tagger"),
             thresholds=self.spec.thresholds if thresholds else None,
             min_words=self.spec.min_words if thresholds else 0,

@@ -156,34 +156,44 @@ def tune_relation_decoding(
     modes: Sequence[str],
     tune: bool = True,
     default: float = 0.5,
-) -> tuple[str, float, dict[str, Any]]:
-    """The relation decoding mode and threshold with the best dev relation F1 (gold units
+    bonuses: Sequence[float] = (0.0,),
+) -> tuple[str, float, float, dict[str, Any]]:
+    """The relation decoding mode, threshold and rule bonus
+    (:func:`argmine.relations.with_rule_bonus`) with the best dev relation F1 (gold units
     given), from one forward pass: ``collected`` holds ``(article, units, pairs, probs)`` per
-    dev article (see :func:`argmine.inference.predict_articles`). Ties go to the first mode
-    and the lower threshold."""
+    dev article (see :func:`argmine.inference.predict_articles`). Ties go to the first mode,
+    the smaller bonus and the lower threshold."""
     from argmine.evaluate import relation_scores
-    from argmine.relations import decode_relations
+    from argmine.relations import decode_relations, with_rule_bonus
 
     grid = RELATION_GRID if tune else (default,)
     results: dict[str, dict[str, float]] = {}
-    best: tuple[float, int, float, str] = (-1.0, 0, 0.0, modes[0])
-    for m, mode in enumerate(modes):
-        results[mode] = {}
-        for t in grid:
-            pred = [
-                article.with_annotations(
-                    units,
-                    decode_relations(units, pairs, probs, labels=labels, mode=mode, threshold=t),
-                )
-                for article, units, pairs, probs in collected
-            ]
-            f1 = relation_scores(gold, pred, labels=labels)["overlap"]["micro"]["f1"]
-            results[mode][str(t)] = f1
-            key = (f1, -m, -t, mode)
-            if key > best:
-                best = key
-    f1, _, neg_t, mode = best
-    return mode, float(-neg_t), {"dev_relation_f1": f1, "grid": results}
+    best: tuple[float, int, float, float, str] = (-1.0, 0, 0.0, 0.0, modes[0])
+    for bonus in bonuses:
+        adjusted = [
+            (article, units, pairs, with_rule_bonus(article.text, units, pairs, probs, bonus))
+            for article, units, pairs, probs in collected
+        ]
+        for m, mode in enumerate(modes):
+            key_name = mode if len(bonuses) == 1 else f"{mode}, rule bonus {bonus:g}"
+            results[key_name] = {}
+            for t in grid:
+                pred = [
+                    article.with_annotations(
+                        units,
+                        decode_relations(
+                            units, pairs, probs, labels=labels, mode=mode, threshold=t
+                        ),
+                    )
+                    for article, units, pairs, probs in adjusted
+                ]
+                f1 = relation_scores(gold, pred, labels=labels)["overlap"]["micro"]["f1"]
+                results[key_name][str(t)] = f1
+                key = (f1, -m, -bonus, -t, mode)
+                if key > best:
+                    best = key
+    f1, _, neg_bonus, neg_t, mode = best
+    return mode, float(-neg_t), float(-neg_bonus), {"dev_relation_f1": f1, "grid": results}
 
 
 def resolve_bf16(setting: bool | str, *, cuda: bool) -> bool:
@@ -405,7 +415,14 @@ def _model_card(
             else f"- Relations ({', '.join(spec.relations['labels'])}) come from a relation head "
             f"over candidate pairs ({spec.relations['scope']}, max distance "
             f"{spec.relations['max_distance']} units) on the same encoder; decoding "
-            f"{spec.relations['decoding']}, threshold {spec.relations['threshold']}. "
+            f"{spec.relations['decoding']}, threshold {spec.relations['threshold']}"
+            + (
+                f", rule bonus {spec.relations['rule_bonus']:g} (added to the attachment logit "
+                "of the rules' nearest-unit links, chosen on dev)"
+                if spec.relations.get("rule_bonus")
+                else ""
+            )
+            + ". "
             + _relation_line(metrics)
         ),
         "- Units come from "
@@ -474,7 +491,7 @@ def train(
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
     from argmine.modeling import ArgumentModel, HeadSpec, WindowCollator
-    from argmine.relations import DECODINGS, PairEncoder, scope_coverage
+    from argmine.relations import DECODINGS, RULE_BONUS_GRID, PairEncoder, scope_coverage
 
     started = time.monotonic()
     final = resolve_output(config.output_dir)
@@ -591,6 +608,7 @@ def train(
         units: str,
         decoding: str = "one_parent",
         threshold: float | Mapping[str, float] = 0.5,
+        rule_bonus: float = 0.0,
         unit_labels: str = "tagger",
         thresholds: Mapping[str, float] | None = None,
         relations: bool = True,
@@ -606,6 +624,7 @@ def train(
             relations=relations and want_relations,
             decoding=decoding,
             relation_threshold=threshold,
+            rule_bonus=rule_bonus,
             unit_labels=unit_labels,
             thresholds=thresholds,
             min_words=min_words,
@@ -776,17 +795,19 @@ def train(
 
     relation_spec: dict[str, Any] | None = None
     if want_relations:
-        decoding, threshold, tuning = "one_parent", rcfg.threshold, {}
+        fixed_bonus = 0.0 if rcfg.rule_bonus == "auto" else float(rcfg.rule_bonus)
+        decoding, threshold, bonus, tuning = "one_parent", rcfg.threshold, fixed_bonus, {}
         if dev_has_relations:
             collected: list[Any] = []
             predict(dev_relations, units="gold", collect=collected)
-            decoding, threshold, tuning = tune_relation_decoding(
+            decoding, threshold, bonus, tuning = tune_relation_decoding(
                 dev_relations,
                 collected,
                 labels=relation_labels,
                 modes=(rcfg.decoding,) if rcfg.decoding != "auto" else DECODINGS,
                 tune=rcfg.tune_threshold,
                 default=rcfg.threshold,
+                bonuses=RULE_BONUS_GRID if rcfg.rule_bonus == "auto" else (fixed_bonus,),
             )
         relation_spec = {
             "labels": list(relation_labels),
@@ -794,10 +815,16 @@ def train(
             "max_distance": encoder.max_distance,
             "decoding": decoding,
             "threshold": threshold,
+            "rule_bonus": bonus,
             "unit_labels": rcfg.unit_labels,
             "rule_links": encoder.rule_links,
         }
-        metrics["relation_decoding"] = {"decoding": decoding, "threshold": threshold, **tuning}
+        metrics["relation_decoding"] = {
+            "decoding": decoding,
+            "threshold": threshold,
+            "rule_bonus": bonus,
+            **tuning,
+        }
         metrics["scope_coverage"] = {
             name: scope_coverage(arts, encoder) for name, arts in splits.items() if arts
         }
@@ -818,6 +845,7 @@ def train(
             thresholds=thresholds,
             decoding=relation_spec["decoding"] if relation_spec else "one_parent",
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
+            rule_bonus=relation_spec["rule_bonus"] if relation_spec else 0.0,
             unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
         )
         scores = span_scores(gold, pred, labels=eval_labels)
@@ -831,6 +859,7 @@ def train(
                 units="gold",
                 decoding=relation_spec["decoding"],
                 threshold=relation_spec["threshold"],
+                rule_bonus=relation_spec["rule_bonus"],
             )
             scores["relations_gold_units"] = relation_scores(gold, given, labels=relation_labels)
             scores["attachment_gold_units"] = attachment_scores(gold, given)
