@@ -62,6 +62,7 @@ __all__ = [
     "max_arborescence",
     "paragraph_ids",
     "rule_candidates",
+    "rule_links_of",
     "scope_coverage",
     "segment_gold_labels",
     "unit_token_ranges",
@@ -332,25 +333,35 @@ def scope_coverage(articles: Sequence[Article], encoder: PairEncoder) -> dict[st
     }
 
 
+def rule_links_of(text: str, units: Sequence[ArgUnit]) -> set[tuple[int, int]]:
+    """``(head index, tail index)`` of the rules' nearest-unit links over ``units`` (text
+    order, labelled), paragraphs read off ``text``: what :func:`with_rule_bonus` boosts."""
+    from argmine.prelabel import rule_link_pairs
+
+    return rule_link_pairs(units, paragraph_ids(text, [u.start for u in units]))
+
+
 def with_rule_bonus(
     text: str,
     units: Sequence[ArgUnit],
     pairs: Sequence[tuple[int, int]],
     probs: np.ndarray,
     bonus: float,
+    *,
+    links: set[tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """``probs`` (``len(pairs) x (1 + R)``, as :func:`argmine.inference.relation_probs` gives
     them: per head unit, a softmax over its candidate tails and "no parent") as if ``bonus``
     had been added to the attachment logit of every pair the rules' nearest-unit linking
     links (:func:`argmine.prelabel.rule_link_pairs` over ``units``, text order, labelled):
     each head's attachment probabilities are reweighted by ``exp(bonus)`` on its rule pairs and
-    renormalised together with its "no parent" share; the label split of a pair is kept."""
+    renormalised together with its "no parent" share; the label split of a pair is kept.
+    ``links``: those rule links (:func:`rule_links_of`), when the caller already has them."""
     probs = np.asarray(probs, dtype=np.float64)
     if bonus == 0 or len(pairs) == 0:
         return probs
-    from argmine.prelabel import rule_link_pairs
-
-    links = rule_link_pairs(units, paragraph_ids(text, [u.start for u in units]))
+    if links is None:
+        links = rule_links_of(text, units)
     if not links:
         return probs
     heads = np.array([i for i, _ in pairs], dtype=np.int64)

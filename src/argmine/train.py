@@ -164,15 +164,25 @@ def tune_relation_decoding(
     dev article (see :func:`argmine.inference.predict_articles`). Ties go to the first mode,
     the smaller bonus and the lower threshold."""
     from argmine.evaluate import relation_scores
-    from argmine.relations import decode_relations, with_rule_bonus
+    from argmine.relations import decode_relations, rule_links_of, with_rule_bonus
 
     grid = RELATION_GRID if tune else (default,)
     results: dict[str, dict[str, float]] = {}
     best: tuple[float, int, float, float, str] = (-1.0, 0, 0.0, 0.0, modes[0])
+    # the rules' links do not depend on the bonus: once per article
+    links = [
+        rule_links_of(article.text, units) if any(bonuses) else set()
+        for article, units, _, _ in collected
+    ]
     for bonus in bonuses:
         adjusted = [
-            (article, units, pairs, with_rule_bonus(article.text, units, pairs, probs, bonus))
-            for article, units, pairs, probs in collected
+            (
+                article,
+                units,
+                pairs,
+                with_rule_bonus(article.text, units, pairs, probs, bonus, links=lk),
+            )
+            for (article, units, pairs, probs), lk in zip(collected, links, strict=True)
         ]
         for m, mode in enumerate(modes):
             key_name = mode if len(bonuses) == 1 else f"{mode}, rule bonus {bonus:g}"
