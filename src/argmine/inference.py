@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,16 @@ from argmine.relations import (
     with_rule_bonus,
 )
 
-__all__ = ["UNIT_SOURCES", "Prediction", "predict_articles", "run_windows", "stage2_inputs"]
+__all__ = [
+    "UNIT_SOURCES",
+    "Decoded",
+    "Prediction",
+    "decode_units",
+    "predict_articles",
+    "relation_probs",
+    "run_windows",
+    "stage2_inputs",
+]
 
 UNIT_SOURCES = ("bio", "segments", "gold", "stage2")
 
@@ -293,18 +303,24 @@ def stage2_inputs(
     ]
 
 
-def predict_articles(
+@dataclass
+class Decoded:
+    """One article after the forward pass and unit decoding: its units (text order) and, when
+    kept, the document token states and token offsets the relation head pools from."""
+
+    units: list[ArgUnit]
+    states: np.ndarray | None = None
+    offsets: list[tuple[int, int]] | None = None
+
+
+def decode_units(
     model: Any,
     codec: TokenTagCodec,
     articles: Sequence[Article],
     *,
     units: str = "bio",
     encoder: PairEncoder | None = None,
-    relations: bool = True,
-    decoding: str = "one_parent",
-    relation_threshold: float | Mapping[str, float] = 0.5,
-    rule_bonus: float = 0.0,
-    unit_labels: str = "tagger",
+    keep_states: bool = False,
     thresholds: Mapping[str, float] | None = None,
     min_words: int | Mapping[str, int] = 0,
     viterbi: bool = True,
@@ -314,24 +330,17 @@ def predict_articles(
     pad_id: int = 0,
     dtype: str = "float32",
     on_progress: Callable[[float], None] | None = None,
-    collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
     stage2: Any = None,
-) -> list[Article]:
-    """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
-    which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
-    thresholds unless ``thresholds`` is None) and, when the model has a relation head and
-    ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
-    labels are then read off the graph; ``rule_bonus``: see
-    :func:`argmine.relations.with_rule_bonus`). ``collect`` receives ``(article, units in text
-    order, candidate pairs, pair probabilities before the rule bonus)`` per article, for tuning
-    the relation decoding on dev without another forward pass."""
+) -> list[Decoded]:
+    """One forward pass over ``articles`` and their units from ``units`` (see
+    :func:`predict_articles`), with the token states kept when ``keep_states`` (for the
+    relation head)."""
     if units not in UNIT_SOURCES:
         raise ValueError(f"units must be one of {', '.join(UNIT_SOURCES)}, got {units!r}")
     if units == "stage2" and stage2 is None:
         raise ValueError("units stage2 needs a fitted second stage (stage2=...)")
-    want_relations = relations and getattr(model, "relation_head", None) is not None
     need_states = (
-        want_relations
+        keep_states
         or units == "segments"
         or (units == "stage2" and getattr(model, "unit_head", None) is not None)
     )
@@ -401,23 +410,81 @@ def predict_articles(
                 if pred.windows
                 else []
             )
+        ordered = article.with_annotations(list(found), []).sorted_units()
+        out.append(Decoded(ordered, states, list(offsets) if offsets is not None else None))
+    return out
+
+
+def predict_articles(
+    model: Any,
+    codec: TokenTagCodec,
+    articles: Sequence[Article],
+    *,
+    units: str = "bio",
+    encoder: PairEncoder | None = None,
+    relations: bool = True,
+    decoding: str = "one_parent",
+    relation_threshold: float | Mapping[str, float] = 0.5,
+    rule_bonus: float = 0.0,
+    unit_labels: str = "tagger",
+    thresholds: Mapping[str, float] | None = None,
+    min_words: int | Mapping[str, int] = 0,
+    viterbi: bool = True,
+    trim: bool | None = None,
+    stitch: str = "owned",
+    batch_size: int = 16,
+    pad_id: int = 0,
+    dtype: str = "float32",
+    on_progress: Callable[[float], None] | None = None,
+    collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
+    stage2: Any = None,
+) -> list[Article]:
+    """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
+    which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
+    thresholds unless ``thresholds`` is None) and, when the model has a relation head and
+    ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
+    labels are then read off the graph; ``rule_bonus``: see
+    :func:`argmine.relations.with_rule_bonus`). ``collect`` receives ``(article, units in text
+    order, candidate pairs, pair probabilities before the rule bonus)`` per article, for tuning
+    the relation decoding on dev without another forward pass."""
+    want_relations = relations and getattr(model, "relation_head", None) is not None
+    decoded = decode_units(
+        model,
+        codec,
+        articles,
+        units=units,
+        encoder=encoder,
+        keep_states=want_relations,
+        thresholds=thresholds,
+        min_words=min_words,
+        viterbi=viterbi,
+        trim=trim,
+        stitch=stitch,
+        batch_size=batch_size,
+        pad_id=pad_id,
+        dtype=dtype,
+        on_progress=on_progress,
+        stage2=stage2,
+    )
+    out = []
+    for article, d in zip(articles, decoded, strict=True):
+        found = d.units
         rels = []
         tagged = article.with_annotations(list(found), [])
-        if want_relations and states is not None and len(found) > 1:
-            ordered = tagged.sorted_units()
-            pairs, probs = relation_probs(model, article, ordered, states, offsets, encoder)
+        if want_relations and d.states is not None and len(found) > 1:
+            pairs, probs = relation_probs(model, article, found, d.states, d.offsets, encoder)
             rels = decode_relations(
-                ordered,
+                found,
                 pairs,
-                with_rule_bonus(article.text, ordered, pairs, probs, rule_bonus),
+                with_rule_bonus(article.text, found, pairs, probs, rule_bonus),
                 labels=encoder.relation_labels,
                 mode=decoding,
                 threshold=relation_threshold,
             )
             if unit_labels == "structure" and units != "gold":
-                found = labels_from_structure(tagged.sorted_units(), rels)
+                found = labels_from_structure(found, rels)
             tagged = tagged.with_annotations(list(found), rels)
             if collect is not None:
-                collect.append((article, ordered, pairs, probs))
+                collect.append((article, d.units, pairs, probs))
         out.append(tagged)
     return out

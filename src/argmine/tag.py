@@ -45,10 +45,12 @@ from argmine.fileio import atomic_writer
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "Ensemble",
     "TagSummary",
     "Tagger",
     "evaluate_model",
     "journal_path",
+    "load_predictor",
     "read_journal",
     "recover_torn_tail",
     "resolve_model_dir",
@@ -330,6 +332,202 @@ class Tagger:
         return out
 
 
+class Ensemble:
+    """Several model directories tagging as one (``argmine tag --ensemble``; #12 item 5): each
+    model decodes its own units (its unit source, thresholds and boundaries), the units are
+    fused by overlap-group voting (:func:`argmine.fusion.fuse_units`), then every model with a
+    relation head scores the candidate pairs of the fused units (with its own rule bonus), the
+    probabilities are averaged (:func:`argmine.fusion.mean_pair_probs`) and decoded with the
+    first model's decoding mode and threshold. One forward pass per model and article.
+
+    The first model is the primary: its labels, relation labels and decoding are the
+    ensemble's; the others must have the same span labels (and relation labels, where they
+    have a relation head). ``weights``: one positive number per model (default equal);
+    ``min_share``: the share of the weight a fused unit needs (0.5: half the models)."""
+
+    def __init__(
+        self,
+        taggers: Sequence[Tagger],
+        *,
+        weights: Sequence[float] | None = None,
+        min_share: float = 0.5,
+    ) -> None:
+        if len(taggers) < 2:
+            raise ValueError("an ensemble needs at least two models")
+        if not 0.0 < min_share <= 1.0:
+            raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
+        if weights is not None and (
+            len(weights) != len(taggers) or any(not w > 0 for w in weights)
+        ):
+            raise ValueError(f"need one positive weight per model, got {list(weights)}")
+        primary = taggers[0]
+        for other in taggers[1:]:
+            if tuple(other.spec.labels) != tuple(primary.spec.labels):
+                raise ModelError(
+                    f"{other.model_dir}: labels {list(other.spec.labels)} differ from "
+                    f"{primary.model_dir}'s {list(primary.spec.labels)}; an ensemble needs "
+                    "the same labels"
+                )
+            if (
+                other.has_relations
+                and primary.has_relations
+                and tuple(other.encoder.relation_labels) != tuple(primary.encoder.relation_labels)
+            ):
+                raise ModelError(
+                    f"{other.model_dir}: relation labels {list(other.encoder.relation_labels)} "
+                    f"differ from {primary.model_dir}'s "
+                    f"{list(primary.encoder.relation_labels)}"
+                )
+        self.taggers = list(taggers)
+        self.weights = list(weights) if weights is not None else [1.0] * len(taggers)
+        self.min_share = min_share
+        self.spec = primary.spec
+        self.model_dir = primary.model_dir
+
+    @classmethod
+    def load(
+        cls,
+        model_dirs: Sequence[str | os.PathLike[str]],
+        *,
+        threads: int | None = None,
+        dtype: str = "auto",
+        quantize: str | None = None,
+        weights: Sequence[float] | None = None,
+        min_share: float = 0.5,
+    ) -> Ensemble:
+        taggers = [
+            Tagger.load(resolve_model_dir(d), threads=threads, dtype=dtype, quantize=quantize)
+            for d in model_dirs
+        ]
+        return cls(taggers, weights=weights, min_share=min_share)
+
+    @property
+    def has_relations(self) -> bool:
+        """Relations are predicted when the primary model has a relation head."""
+        return self.taggers[0].has_relations
+
+    @property
+    def unit_source(self) -> str:
+        return "ensemble(" + ", ".join(t.unit_source for t in self.taggers) + ")"
+
+    @property
+    def name(self) -> str:
+        return "+".join(t.name for t in self.taggers)
+
+    def predict(
+        self,
+        articles: Sequence[Article],
+        *,
+        batch_size: int = 16,
+        thresholds: bool = True,
+        viterbi: bool = True,
+        trim: bool | None = None,
+        stitch: str = "owned",
+        relations: bool = True,
+        units: str | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> list[Article]:
+        """As :meth:`Tagger.predict`, fused; ``units="gold"`` keeps the articles' units and
+        averages the models' relations over them."""
+        from argmine.encoding import STITCH_MODES
+        from argmine.fusion import fuse_units, mean_pair_probs
+        from argmine.inference import decode_units, relation_probs
+        from argmine.relations import decode_relations, labels_from_structure, with_rule_bonus
+
+        if stitch not in STITCH_MODES:
+            raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
+        want_relations = relations and self.has_relations
+        n = len(self.taggers)
+        scaled = (lambda f: on_progress(f / n)) if on_progress is not None else None
+        decoded = []
+        for t in self.taggers:
+            rel_member = want_relations and t.has_relations
+            decoded.append(
+                decode_units(
+                    t.network,
+                    t.codec,
+                    articles,
+                    units=units or t.unit_source,
+                    encoder=t.encoder,
+                    keep_states=rel_member,
+                    thresholds=t.spec.thresholds if thresholds else None,
+                    min_words=t.spec.min_words if thresholds else 0,
+                    viterbi=viterbi,
+                    trim=trim,
+                    stitch=stitch,
+                    batch_size=batch_size,
+                    pad_id=t.pad_id,
+                    dtype=t.dtype,
+                    on_progress=scaled,
+                    stage2=t.stage2,
+                )
+            )
+        primary = self.taggers[0]
+        rel = primary.spec.relations or {}
+        out = []
+        for a, article in enumerate(articles):
+            if units == "gold":
+                found = article.sorted_units()
+            else:
+                found = fuse_units(
+                    [d[a].units for d in decoded], weights=self.weights, min_share=self.min_share
+                )
+            rels = []
+            if want_relations and len(found) > 1:
+                pair_sets, prob_sets, used = [], [], []
+                for k, t in enumerate(self.taggers):
+                    d = decoded[k][a]
+                    if not t.has_relations or d.states is None:
+                        continue
+                    pairs, probs = relation_probs(
+                        t.network, article, found, d.states, d.offsets, t.encoder
+                    )
+                    bonus = float((t.spec.relations or {}).get("rule_bonus", 0.0))
+                    pair_sets.append(pairs)
+                    prob_sets.append(with_rule_bonus(article.text, found, pairs, probs, bonus))
+                    used.append(self.weights[k])
+                if pair_sets:
+                    pairs, probs = mean_pair_probs(pair_sets, prob_sets, weights=used)
+                    rels = decode_relations(
+                        found,
+                        pairs,
+                        probs,
+                        labels=primary.encoder.relation_labels,
+                        mode=rel.get("decoding", "one_parent"),
+                        threshold=rel.get("threshold", 0.5),
+                    )
+                    if rel.get("unit_labels", "tagger") == "structure" and units != "gold":
+                        found = labels_from_structure(found, rels)
+            tagged = article.with_annotations(list(found), rels)
+            tagged.meta["model"] = self.name
+            out.append(tagged)
+        return out
+
+
+def load_predictor(
+    model_dir: str | os.PathLike[str] | None,
+    *,
+    ensemble: Sequence[str | os.PathLike[str]] = (),
+    threads: int | None = None,
+    dtype: str = "auto",
+    quantize: str | None = None,
+    min_share: float = 0.5,
+) -> Tagger | Ensemble:
+    """``model_dir`` alone as a :class:`Tagger`, or with the ``ensemble`` model directories
+    as an :class:`Ensemble` (``model_dir`` first, the primary)."""
+    if not ensemble:
+        return Tagger.load(
+            resolve_model_dir(model_dir), threads=threads, dtype=dtype, quantize=quantize
+        )
+    return Ensemble.load(
+        [resolve_model_dir(model_dir), *ensemble],
+        threads=threads,
+        dtype=dtype,
+        quantize=quantize,
+        min_share=min_share,
+    )
+
+
 def evaluate_model(
     model_dir: str | os.PathLike[str],
     articles: Sequence[Article],
@@ -337,16 +535,19 @@ def evaluate_model(
     batch_size: int = 16,
     threads: int | None = None,
     baseline: bool = True,
+    ensemble: Sequence[str | os.PathLike[str]] = (),
+    min_share: float = 0.5,
 ) -> dict[str, Any]:
     """Scores of the model on gold ``articles``: span scores (:func:`argmine.evaluate.
     span_scores`, at the top level), and when the model predicts relations and the gold has
     them, ``relations`` (end to end, from predicted units), ``relations_gold_units`` and
     ``attachment_gold_units`` (the relation model alone). With ``baseline`` the rule
-    pre-annotator is scored on the same articles with the same functions under ``rules``."""
+    pre-annotator is scored on the same articles with the same functions under ``rules``.
+    ``ensemble``: more model directories fused with ``model_dir`` (:class:`Ensemble`)."""
     from argmine.data import fold_unannotated, relations_annotated
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
 
-    tagger = Tagger.load(model_dir, threads=threads)
+    tagger = load_predictor(model_dir, ensemble=ensemble, threads=threads, min_share=min_share)
     gold = list(articles)
     labels = list(tagger.spec.labels)
     bare = [a.with_annotations([]) for a in gold]
@@ -355,6 +556,8 @@ def evaluate_model(
     pred = fold_unannotated(tagger.predict(bare, batch_size=batch_size), gold)
     scores = span_scores(gold, pred, labels=labels)
     scores["model"] = str(tagger.model_dir)
+    if ensemble:
+        scores["ensemble"] = [str(tagger.model_dir), *(str(d) for d in ensemble)]
     scores["articles"] = len(gold)
     scores["unit_mode"] = tagger.unit_source
     rel_labels = list((tagger.spec.relations or {}).get("labels") or ())
@@ -541,7 +744,7 @@ class _Progress:
 
 
 def tag_batch(
-    tagger: Tagger,
+    tagger: Tagger | Ensemble,
     articles: Sequence[Article],
     *,
     batch_size: int = 16,
@@ -625,12 +828,16 @@ def tag_files(
     schema_path: str | os.PathLike[str] = "configs/labels.yaml",
     progress: bool = True,
     stdin: IO[bytes] | IO[str] | None = None,
+    ensemble: Sequence[str | os.PathLike[str]] = (),
+    min_share: float = 0.5,
 ) -> TagSummary:
     """Tag every article of ``inputs`` into ``output`` (``fmt``: jsonl, csv, html,
     labelstudio); see the module docstring for the resume and atomic-write scheme.
 
     Without ``keep_going`` the run stops at the first input that cannot be read (after
     writing what is tagged); the summary lists every failure with its file and reason.
+    ``ensemble``: more model directories fused with ``model_dir`` (:class:`Ensemble`, units
+    kept by ``min_share`` of the models).
     """
     from argmine.report import FORMATS, write_report
 
@@ -658,8 +865,13 @@ def tag_files(
         from argmine.config import load_label_schema
 
         schema = load_label_schema(schema_path)
-    tagger = Tagger.load(
-        resolve_model_dir(model_dir), threads=threads, dtype=dtype, quantize=quantize
+    tagger = load_predictor(
+        model_dir,
+        ensemble=ensemble,
+        threads=threads,
+        dtype=dtype,
+        quantize=quantize,
+        min_share=min_share,
     )
 
     started = time.perf_counter()

@@ -56,6 +56,24 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="torch 
 WindowBatchOpt = Annotated[
     int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")
 ]
+EnsembleOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--ensemble",
+        help="Another model directory to fuse with --model (repeatable): units by overlap "
+        "voting, relations by averaged probabilities.",
+        show_default=False,
+    ),
+]
+MinShareOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-share",
+        min=0.01,
+        max=1.0,
+        help="--ensemble: share of the models a fused unit needs (0.5: half, 1: all).",
+    ),
+]
 SchemaOpt = Annotated[
     Path,
     typer.Option("--schema", help="Label schema YAML.", show_default=True),

@@ -9,7 +9,9 @@ import typer
 
 from argmine.cli._util import (
     DEFAULT_SCHEMA,
+    EnsembleOpt,
     ForceOpt,
+    MinShareOpt,
     SchemaOpt,
     ThreadsOpt,
     WindowBatchOpt,
@@ -90,6 +92,8 @@ def tag_cmd(
     worker_gpus: Annotated[
         float, typer.Option("--worker-gpus", min=0.0, help="Ray: GPUs per actor.")
     ] = 0.0,
+    ensemble: EnsembleOpt = None,
+    min_share: MinShareOpt = 0.5,
 ) -> None:
     """Tag articles with a trained model: JSONL with scores, CSV, HTML report, Label Studio, AIF."""
     if fmt not in TAG_FORMATS:
@@ -104,6 +108,10 @@ def tag_cmd(
         address is not None or workers != 2 or worker_cpus != 1.0 or worker_gpus != 0.0
     ):
         raise fail("--address, --workers, --worker-cpus and --worker-gpus need --engine ray")
+    if min_share != 0.5 and not ensemble:
+        raise fail("--min-share needs --ensemble")
+    if ensemble and engine == "ray":
+        raise fail("--ensemble runs on --engine local only (one model per Ray actor)")
     from argmine.tag import tag_files
 
     run = tag_files
@@ -133,6 +141,7 @@ def tag_cmd(
         dtype=dtype,
         schema_path=schema,
         progress=not no_progress,
+        **({"ensemble": ensemble, "min_share": min_share} if ensemble else {}),
     )
     err.print(
         f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "

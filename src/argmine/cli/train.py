@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from argmine.cli._util import ForceOpt, ThreadsOpt, WindowBatchOpt, app, err, fail
+from argmine.cli._util import (
+    EnsembleOpt,
+    ForceOpt,
+    MinShareOpt,
+    ThreadsOpt,
+    WindowBatchOpt,
+    app,
+    err,
+    fail,
+)
 
 
 @app.command("train")
@@ -74,6 +83,8 @@ def evaluate_cmd(
     threads: ThreadsOpt = None,
     batch_size: WindowBatchOpt = 16,
     force: ForceOpt = False,
+    ensemble: EnsembleOpt = None,
+    min_share: MinShareOpt = 0.5,
 ) -> None:
     """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, a confusion, and
     relation F1 (end to end and with gold units) beside the rule baseline on the same data."""
@@ -85,10 +96,19 @@ def evaluate_cmd(
     from argmine.fileio import atomic_write_text, check_output
     from argmine.tag import evaluate_model, load_gold
 
+    if min_share != 0.5 and not ensemble:
+        raise fail("--min-share needs --ensemble")
     if output is not None:
         check_output(output, force=force)
     gold = load_gold(data, fmt=fmt, split=split)
-    scores = evaluate_model(model, gold, batch_size=batch_size, threads=threads)
+    scores = evaluate_model(
+        model,
+        gold,
+        batch_size=batch_size,
+        threads=threads,
+        ensemble=ensemble or (),
+        min_share=min_share,
+    )
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     out.print(format_table(scores, title=f"Span scores: {model} on {data}"))
     out.print(format_confusion(scores))
