@@ -41,6 +41,7 @@ __all__ = [
     "UNIT_SOURCES",
     "Decoded",
     "Prediction",
+    "decode_graph",
     "decode_units",
     "predict_articles",
     "relation_probs",
@@ -415,6 +416,23 @@ def decode_units(
     return out
 
 
+def decode_graph(
+    units: Sequence[ArgUnit],
+    pairs: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    *,
+    labels: Sequence[str],
+    mode: str,
+    threshold: float | Mapping[str, float],
+    structure: bool = False,
+) -> tuple[list[ArgUnit], list[Any]]:
+    """``units`` (text order) and the relations decoded from their pair probabilities; with
+    ``structure`` the units' labels read off the decoded graph (``relations.unit_labels:
+    structure``). What a model and an ensemble both do after scoring the pairs."""
+    rels = decode_relations(units, pairs, probs, labels=labels, mode=mode, threshold=threshold)
+    return (labels_from_structure(units, rels) if structure else list(units)), rels
+
+
 def predict_articles(
     model: Any,
     codec: TokenTagCodec,
@@ -473,16 +491,15 @@ def predict_articles(
         tagged = article.with_annotations(list(found), [])
         if want_relations and d.states is not None and len(found) > 1:
             pairs, probs = relation_probs(model, article, found, d.states, d.offsets, encoder)
-            rels = decode_relations(
+            found, rels = decode_graph(
                 found,
                 pairs,
                 with_rule_bonus(article.text, found, pairs, probs, rule_bonus),
                 labels=encoder.relation_labels,
                 mode=decoding,
                 threshold=relation_threshold,
+                structure=unit_labels == "structure" and units != "gold",
             )
-            if unit_labels == "structure" and units != "gold":
-                found = labels_from_structure(found, rels)
             tagged = tagged.with_annotations(list(found), rels)
             if collect is not None:
                 collect.append((article, d.units, pairs, probs))

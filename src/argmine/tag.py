@@ -431,8 +431,8 @@ class Ensemble:
         averages the models' relations over them."""
         from argmine.encoding import STITCH_MODES
         from argmine.fusion import fuse_units, mean_pair_probs
-        from argmine.inference import decode_units, relation_probs
-        from argmine.relations import decode_relations, labels_from_structure, with_rule_bonus
+        from argmine.inference import decode_graph, decode_units, relation_probs
+        from argmine.relations import with_rule_bonus
 
         if stitch not in STITCH_MODES:
             raise ValueError(f"stitch must be one of {', '.join(STITCH_MODES)}, got {stitch!r}")
@@ -488,16 +488,16 @@ class Ensemble:
                     used.append(self.weights[k])
                 if pair_sets:
                     pairs, probs = mean_pair_probs(pair_sets, prob_sets, weights=used)
-                    rels = decode_relations(
+                    found, rels = decode_graph(
                         found,
                         pairs,
                         probs,
                         labels=primary.encoder.relation_labels,
                         mode=rel.get("decoding", "one_parent"),
                         threshold=rel.get("threshold", 0.5),
+                        structure=rel.get("unit_labels", "tagger") == "structure"
+                        and units != "gold",
                     )
-                    if rel.get("unit_labels", "tagger") == "structure" and units != "gold":
-                        found = labels_from_structure(found, rels)
             tagged = article.with_annotations(list(found), rels)
             tagged.meta["model"] = self.name
             out.append(tagged)
