@@ -455,6 +455,11 @@ class UnitsConfig(_Strict):
 
     mode: Literal["bio", "segments", "auto"] = "bio"
     loss_weight: float = Field(1.0, ge=0)
+    #: segment units: this much added to the log-probability of the label the rules gave the
+    #: unit, before the unit head's label is chosen (argmine.relations.with_rule_labels: a
+    #: log-linear fusion of head and rules); ``auto``: chosen on dev overlap F1 from
+    #: argmine.relations.UNIT_RULE_BONUS_GRID (0: the head alone)
+    rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
 
 
 class Stage2Config(_Strict):

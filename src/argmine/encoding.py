@@ -632,6 +632,9 @@ class ModelSpec:
     paragraph_token: str | None = None
     #: decode-time unit boundary refinements (argmine.boundaries.BoundaryOptions; None: trim only)
     boundaries: dict[str, Any] | None = None
+    #: segment units: added to the log-probability of each unit's rule label before the unit
+    #: head's label is chosen (argmine.relations.with_rule_labels; 0: the head alone)
+    unit_rule_bonus: float = 0.0
 
     FILENAME = "argmine.json"
 
@@ -670,6 +673,9 @@ class ModelSpec:
             raise ValueError(
                 f"model spec: paragraph_token must be a token or null, got {self.paragraph_token!r}"
             )
+        b = self.unit_rule_bonus
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 <= b <= 50.0:
+            raise ValueError(f"model spec: unit_rule_bonus must be in [0, 50], got {b!r}")
         if self.boundaries is not None and not isinstance(self.boundaries, dict):
             raise ValueError("model spec: boundaries must be a mapping or null")
         BoundaryOptions.from_dict(self.boundaries)  # ValueError names the bad key or value

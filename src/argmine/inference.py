@@ -35,6 +35,7 @@ from argmine.relations import (
     rule_candidates,
     unit_token_ranges,
     with_rule_bonus,
+    with_rule_labels,
 )
 
 __all__ = [
@@ -180,10 +181,13 @@ def segment_units(
     encoder: PairEncoder,
     thresholds: Mapping[str, float] | None = None,
     min_words: int | Mapping[str, int] = 0,
+    rule_bonus: float = 0.0,
 ) -> list[ArgUnit]:
     """The rule candidates of ``article`` labelled by the unit head (``none`` dropped); score =
-    the probability of the chosen label."""
+    the probability of the chosen label, after ``rule_bonus`` is added to the log-probability
+    of each candidate's rule label (:func:`argmine.relations.with_rule_labels`)."""
     candidates, probs = segment_probs(model, article, states, offsets, encoder=encoder)
+    probs = with_rule_labels(candidates, probs, labels, rule_bonus)
     units: list[ArgUnit] = []
     for unit, p in zip(candidates, probs, strict=True):
         k = int(p.argmax())
@@ -332,6 +336,7 @@ def decode_units(
     dtype: str = "float32",
     on_progress: Callable[[float], None] | None = None,
     stage2: Any = None,
+    unit_rule_bonus: float = 0.0,
 ) -> list[Decoded]:
     """One forward pass over ``articles`` and their units from ``units`` (see
     :func:`predict_articles`), with the token states kept when ``keep_states`` (for the
@@ -391,6 +396,7 @@ def decode_units(
                     encoder=encoder,
                     thresholds=thresholds,
                     min_words=min_words,
+                    rule_bonus=unit_rule_bonus,
                 )
                 if states is not None
                 else []
@@ -456,13 +462,15 @@ def predict_articles(
     on_progress: Callable[[float], None] | None = None,
     collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
     stage2: Any = None,
+    unit_rule_bonus: float = 0.0,
 ) -> list[Article]:
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
     thresholds unless ``thresholds`` is None) and, when the model has a relation head and
     ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
     labels are then read off the graph; ``rule_bonus``: see
-    :func:`argmine.relations.with_rule_bonus`). ``collect`` receives ``(article, units in text
+    :func:`argmine.relations.with_rule_bonus`; ``unit_rule_bonus``, for segment units: see
+    :func:`argmine.relations.with_rule_labels`). ``collect`` receives ``(article, units in text
     order, candidate pairs, pair probabilities before the rule bonus)`` per article, for tuning
     the relation decoding on dev without another forward pass."""
     want_relations = relations and getattr(model, "relation_head", None) is not None
@@ -483,6 +491,7 @@ def predict_articles(
         dtype=dtype,
         on_progress=on_progress,
         stage2=stage2,
+        unit_rule_bonus=unit_rule_bonus,
     )
     out = []
     for article, d in zip(articles, decoded, strict=True):

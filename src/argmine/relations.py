@@ -55,6 +55,7 @@ __all__ = [
     "DECODINGS",
     "RULE_BONUS_GRID",
     "SCOPES",
+    "UNIT_RULE_BONUS_GRID",
     "PairEncoder",
     "clean_relations",
     "decode_relations",
@@ -67,8 +68,11 @@ __all__ = [
     "segment_gold_labels",
     "unit_token_ranges",
     "with_rule_bonus",
+    "with_rule_labels",
 ]
 
+#: the unit rule bonuses ``units.rule_bonus: auto`` tries on dev (0: the unit head alone)
+UNIT_RULE_BONUS_GRID = (0.0, 0.5, 1.0, 2.0, 4.0)
 #: the rule bonuses ``relations.rule_bonus: auto`` tries on dev (0: the head alone)
 RULE_BONUS_GRID = (0.0, 1.0, 2.0, 4.0, 8.0)
 
@@ -297,6 +301,26 @@ def rule_candidates(article: Article) -> list[ArgUnit]:
     from argmine.prelabel import prelabel
 
     return prelabel(article.with_annotations([], [])).sorted_units()
+
+
+def with_rule_labels(
+    candidates: Sequence[ArgUnit], probs: np.ndarray, labels: Sequence[str], bonus: float
+) -> np.ndarray:
+    """The unit head's probabilities ``probs`` (candidates x (none, *labels)) with ``bonus``
+    added to the log-probability of each candidate's rule label, renormalised per row:
+    ``p * exp(bonus * [label == rule label]) / Z``. Candidates whose rule label is not one of
+    ``labels`` keep their row; ``bonus == 0`` returns ``probs`` unchanged."""
+    p = np.asarray(probs, dtype=np.float64)
+    if not bonus or not len(candidates):
+        return np.asarray(probs)
+    index = {label: 1 + k for k, label in enumerate(labels)}
+    scale = np.ones_like(p)
+    for row, unit in enumerate(candidates):
+        col = index.get(unit.label)
+        if col is not None:
+            scale[row, col] = math.exp(bonus)
+    fused = p * scale
+    return (fused / fused.sum(axis=1, keepdims=True)).astype(np.asarray(probs).dtype)
 
 
 def segment_gold_labels(

@@ -326,6 +326,7 @@ class Tagger:
             dtype=self.dtype,
             on_progress=on_progress,
             stage2=self.stage2,
+            unit_rule_bonus=float(self.spec.unit_rule_bonus),
         )
         for tagged in out:
             tagged.meta["model"] = self.name
@@ -460,6 +461,7 @@ class Ensemble:
                     dtype=t.dtype,
                     on_progress=scaled,
                     stage2=t.stage2,
+                    unit_rule_bonus=float(t.spec.unit_rule_bonus),
                 )
             )
         primary = self.taggers[0]

@@ -428,6 +428,17 @@ def _model_card(
             "the token tags (BIO)"
             if spec.unit_mode == "bio"
             else "the rule segmenter's units, labelled by a unit head"
+            + (
+                f" with the rules' own label fused in (rule bonus {spec.unit_rule_bonus:g} on its"
+                f" log-probability; dev overlap F1 by bonus: "
+                + ", ".join(
+                    f"{b}: {v['overlap_f1']:.3f}"
+                    for b, v in metrics.get("unit_rule_bonus_dev", {}).items()
+                )
+                + ")"
+                if metrics.get("unit_rule_bonus_dev")
+                else ""
+            )
         )
         + f" (chosen on dev: {metrics.get('unit_modes_dev', {})})"
         + (
@@ -489,7 +500,13 @@ def train(
     from argmine.fileio import atomic_write_text
     from argmine.inference import predict_articles
     from argmine.modeling import ArgumentModel, HeadSpec, WindowCollator
-    from argmine.relations import DECODINGS, RULE_BONUS_GRID, PairEncoder, scope_coverage
+    from argmine.relations import (
+        DECODINGS,
+        RULE_BONUS_GRID,
+        UNIT_RULE_BONUS_GRID,
+        PairEncoder,
+        scope_coverage,
+    )
 
     started = time.monotonic()
     final = resolve_output(config.output_dir)
@@ -612,6 +629,7 @@ def train(
         relations: bool = True,
         collect: list[Any] | None = None,
         stage2: Any = None,
+        unit_rule_bonus: float = 0.0,
     ) -> list[Article]:
         pred = predict_articles(
             model,
@@ -631,6 +649,7 @@ def train(
             pad_id=pad_id,
             collect=collect,
             stage2=stage2,
+            unit_rule_bonus=unit_rule_bonus,
         )
         return fold_unannotated(pred, articles)
 
@@ -783,6 +802,29 @@ def train(
         }
         for m, (_, sc) in dev_by_mode.items()
     }
+    # segment units: the rules' own label fused with the unit head's, weighted on dev
+    unit_rule_bonus = 0.0
+    if unit_mode == "segments":
+        ucfg = config.units.rule_bonus
+        grid = UNIT_RULE_BONUS_GRID if ucfg == "auto" else (float(ucfg),)
+        by_bonus: dict[float, tuple[list[Article], dict[str, Any]]] = {}
+        for b in grid:
+            if b == 0.0:
+                by_bonus[b] = (dev_pred, metrics["dev_untuned"])
+                continue
+            pred = predict(splits["dev"], units="segments", relations=False, unit_rule_bonus=b)
+            by_bonus[b] = (pred, span_scores(splits["dev"], pred, labels=eval_labels))
+        # the best dev overlap F1; ties go to the smaller bonus
+        unit_rule_bonus = max(grid, key=lambda b: (by_bonus[b][1]["overlap"]["micro"]["f1"], -b))
+        dev_pred, metrics["dev_untuned"] = by_bonus[unit_rule_bonus]
+        metrics["unit_rule_bonus"] = unit_rule_bonus
+        metrics["unit_rule_bonus_dev"] = {
+            f"{b:g}": {
+                "overlap_f1": sc["overlap"]["micro"]["f1"],
+                "exact_f1": sc["exact"]["micro"]["f1"],
+            }
+            for b, (_, sc) in by_bonus.items()
+        }
     thresholds = (
         tune_thresholds(splits["dev"], dev_pred, labels=eval_labels)
         if config.decode.tune_thresholds
@@ -845,6 +887,7 @@ def train(
             threshold=relation_spec["threshold"] if relation_spec else 0.5,
             rule_bonus=relation_spec["rule_bonus"] if relation_spec else 0.0,
             unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
+            unit_rule_bonus=unit_rule_bonus,
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
@@ -902,6 +945,7 @@ def train(
             relations=relation_spec,
             paragraph_token=codec.paragraph_token,
             boundaries=codec.boundaries.to_dict() if codec.boundaries is not None else None,
+            unit_rule_bonus=unit_rule_bonus,
         )
         spec.save(output)
         atomic_write_text(output / "metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
