@@ -180,3 +180,49 @@ def test_tag_predict_rejects_unknown_stitch_before_running_the_model(tagger, mon
     monkeypatch.setattr(tagger, "window_probs", no_forward)
     with pytest.raises(ValueError, match="stitch must be one of owned, longest"):
         tagger.predict(_articles(), stitch="middle")
+
+
+def test_predictions_switch_the_heads_dropout_off_while_the_model_is_training(tiny_model):
+    """Training scores dev and test, and tunes thresholds and decoding, while the Trainer
+    holds the model in training mode: the unit and relation heads' dropout must be off for
+    every prediction (same scores twice, equal to eval mode's) and the mode restored after."""
+    from argmine.inference import predict_articles
+    from argmine.tag import load_gold
+    from conftest import REPO
+
+    t = Tagger.load(tiny_model)
+    assert t.network.relation_head is not None
+    articles = [
+        a.with_annotations([], []) for a in load_gold(REPO / "annotations" / "starter.json")[:6]
+    ]
+
+    def run(units: str) -> list:
+        out = predict_articles(
+            t.network,
+            t.codec,
+            articles if units != "gold" else load_gold(REPO / "annotations" / "starter.json")[:6],
+            units=units,
+            encoder=t.encoder,
+            decoding="independent",
+            relation_threshold=0.0,
+            pad_id=t.pad_id,
+        )
+        return [
+            (
+                [
+                    (u.start, u.end, u.label, None if u.score is None else round(u.score, 6))
+                    for u in a.units
+                ],
+                [(r.head, r.tail, r.label, round(r.score, 6)) for r in a.relations],
+            )
+            for a in out
+        ]
+
+    for units in ("bio", "gold"):
+        t.network.eval()
+        want = run(units)
+        assert any(rels for _, rels in want)  # relations were scored
+        t.network.train()
+        for _ in range(2):
+            assert run(units) == want, units
+            assert t.network.training  # the caller's mode is back

@@ -174,3 +174,14 @@ def test_train_chooses_the_unit_rule_bonus_on_dev_and_tag_applies_it(tmp_path):
         for a in Tagger.load(result.output_dir).predict(articles, thresholds=False)
     ]
     assert plain != rules  # a 10-step model alone does not reproduce the rules
+    # the unit head's dropout is off for predictions made while the model is in training mode
+    # (as when argmine.train scores dev and test)
+    from argmine.inference import predict_articles
+
+    tagger = Tagger.load(result.output_dir)
+    tagger.network.train()
+    again = predict_articles(
+        tagger.network, tagger.codec, articles, units="segments", encoder=tagger.encoder
+    )
+    assert [[(u.start, u.end, u.label) for u in a.sorted_units()] for a in again] == plain
+    assert tagger.network.training

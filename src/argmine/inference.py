@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,33 @@ def run_windows(
     return preds
 
 
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Any:
+    """``model`` (and its heads) in eval mode inside the block, its previous mode after it: the
+    heads' dropout must be off whenever argmine predicts, also while the Trainer has the model
+    in training mode (dev scoring, threshold and decoding tuning, test scoring)."""
+    was = getattr(model, "training", None)
+    if was is None:  # not a torch module
+        yield model
+        return
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
+def _in_eval_mode(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(model, ...)`` run with ``model`` in eval mode (:func:`eval_mode`)."""
+
+    @functools.wraps(fn)
+    def wrapper(model: Any, *args: Any, **kwargs: Any) -> Any:
+        with eval_mode(model):
+            return fn(model, *args, **kwargs)
+
+    return wrapper
+
+
 def _pool(states: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
     hidden = states.shape[-1]
     out = np.zeros((len(ranges), 2 * hidden), dtype=np.float32)
@@ -153,6 +181,7 @@ def _head_probs(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
         return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 
 
+@_in_eval_mode
 def segment_probs(
     model: Any,
     article: Article,
@@ -205,6 +234,7 @@ def segment_units(
     return units
 
 
+@_in_eval_mode
 def relation_probs(
     model: Any,
     article: Article,
@@ -270,6 +300,7 @@ def _stage2_input(
     return Stage2Input(article, token_probs, offsets, rule, unit_p, found)
 
 
+@_in_eval_mode
 def stage2_inputs(
     model: Any,
     codec: TokenTagCodec,
@@ -318,6 +349,7 @@ class Decoded:
     offsets: list[tuple[int, int]] | None = None
 
 
+@_in_eval_mode
 def decode_units(
     model: Any,
     codec: TokenTagCodec,
@@ -439,6 +471,7 @@ def decode_graph(
     return (labels_from_structure(units, rels) if structure else list(units)), rels
 
 
+@_in_eval_mode
 def predict_articles(
     model: Any,
     codec: TokenTagCodec,
