@@ -108,31 +108,26 @@ def run_windows(
         else contextlib.nullcontext()
     )
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), autocast:
-            for b in range(0, len(order), batch_size):
-                batch = order[b : b + batch_size]
-                width = batch[0][0]
-                ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for row, (n, ai, wi) in enumerate(batch):
-                    ids[row, :n] = preds[ai].windows[wi]["input_ids"]
-                    mask[row, :n] = 1
-                logits, states = model.encode(
-                    torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
-                )
-                p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-                s = states.float().cpu().numpy() if keep_states else None
-                for row, (n, ai, wi) in enumerate(batch):
-                    preds[ai].probs[wi] = p[row, :n]
-                    if s is not None:
-                        preds[ai].states[wi] = s[row, :n]
-                    if on_progress is not None:
-                        on_progress(1.0 / len(preds[ai].windows))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode(), autocast:
+        for b in range(0, len(order), batch_size):
+            batch = order[b : b + batch_size]
+            width = batch[0][0]
+            ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, (n, ai, wi) in enumerate(batch):
+                ids[row, :n] = preds[ai].windows[wi]["input_ids"]
+                mask[row, :n] = 1
+            logits, states = model.encode(
+                torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+            )
+            p = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            s = states.float().cpu().numpy() if keep_states else None
+            for row, (n, ai, wi) in enumerate(batch):
+                preds[ai].probs[wi] = p[row, :n]
+                if s is not None:
+                    preds[ai].states[wi] = s[row, :n]
+                if on_progress is not None:
+                    on_progress(1.0 / len(preds[ai].windows))
     return preds
 
 
