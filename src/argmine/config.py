@@ -413,6 +413,18 @@ class DecodeConfig(_Strict):
         return value
 
 
+class RankerConfig(_Strict):
+    """The pair ranker (:mod:`argmine.pair_ranker`): a feature-based relation scorer fitted on
+    the training articles' gold units after the network, fused with the relation head per head
+    unit (``mix``: the head's share, 0 = the ranker alone, 1 = the head alone; ``auto``: chosen
+    on dev from argmine.pair_ranker.MIX_GRID with the decoding mode, threshold and rule
+    bonus; equal shares, 0.5, when the dev articles have no relations). ``l2``: the penalty on
+    its weights."""
+
+    mix: Literal["auto"] | Annotated[float, Field(ge=0.0, le=1.0)] = "auto"
+    l2: float = Field(1e-3, gt=0.0)
+
+
 class RelationsConfig(_Strict):
     """The relation head: candidate pairs from ``scope`` (``paragraph``, ``distance`` with
     ``max_distance`` units, ``paragraph_or_distance``, ``all``), trained jointly with the tagger
@@ -446,6 +458,8 @@ class RelationsConfig(_Strict):
     #: decoding (argmine.relations.with_rule_bonus); ``auto``: chosen on dev with the decoding
     #: mode and threshold from argmine.relations.RULE_BONUS_GRID; 0: the head alone
     rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
+    #: the pair ranker beside the relation head (omitted: none), e.g. {mix: auto}
+    ranker: RankerConfig | None = None
 
 
 class UnitsConfig(_Strict):

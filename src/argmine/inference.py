@@ -49,6 +49,7 @@ __all__ = [
     "relation_probs",
     "run_windows",
     "stage2_inputs",
+    "with_ranker",
 ]
 
 UNIT_SOURCES = ("bio", "segments", "gold", "stage2")
@@ -449,6 +450,26 @@ def decode_units(
     return out
 
 
+def with_ranker(
+    text: str,
+    units: Sequence[ArgUnit],
+    pairs: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    ranker: Any,
+    mix: float,
+    *,
+    links: set[tuple[int, int]] | None = None,
+) -> np.ndarray:
+    """The relation head's pair ``probs`` fused with ``ranker``'s (a
+    :class:`argmine.pair_ranker.PairRanker`, or None: ``probs`` unchanged), the head's share
+    ``mix`` (:func:`argmine.pair_ranker.mix_pair_probs`)."""
+    if ranker is None or mix >= 1.0 or not len(pairs):
+        return probs
+    from argmine.pair_ranker import mix_pair_probs
+
+    return mix_pair_probs(pairs, probs, ranker.probs(text, units, pairs, links=links), mix)
+
+
 def decode_graph(
     units: Sequence[ArgUnit],
     pairs: Sequence[tuple[int, int]],
@@ -491,6 +512,8 @@ def predict_articles(
     collect: list[tuple[Article, list[ArgUnit], list[tuple[int, int]], np.ndarray]] | None = None,
     stage2: Any = None,
     unit_rule_bonus: float = 0.0,
+    ranker: Any = None,
+    ranker_mix: float = 1.0,
 ) -> list[Article]:
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
@@ -498,9 +521,12 @@ def predict_articles(
     ``relations``, predicted relations (with ``unit_labels="structure"`` the predicted units'
     labels are then read off the graph; ``rule_bonus``: see
     :func:`argmine.relations.with_rule_bonus`; ``unit_rule_bonus``, for segment units: see
-    :func:`argmine.relations.with_rule_labels`). ``collect`` receives ``(article, units in text
-    order, candidate pairs, pair probabilities before the rule bonus)`` per article, for tuning
-    the relation decoding on dev without another forward pass."""
+    :func:`argmine.relations.with_rule_labels`; ``ranker``, a
+    :class:`argmine.pair_ranker.PairRanker`, fused with the relation head by
+    :func:`argmine.pair_ranker.mix_pair_probs` with the head's share ``ranker_mix``, before the
+    rule bonus). ``collect`` receives ``(article, units in text order, candidate pairs, the
+    relation head's pair probabilities)`` per article, for tuning the relation decoding on dev
+    without another forward pass."""
     want_relations = relations and getattr(model, "relation_head", None) is not None
     decoded = decode_units(
         model,
@@ -528,10 +554,11 @@ def predict_articles(
         tagged = article.with_annotations(list(found), [])
         if want_relations and d.states is not None and len(found) > 1:
             pairs, probs = relation_probs(model, article, found, d.states, d.offsets, encoder)
+            fused = with_ranker(article.text, found, pairs, probs, ranker, ranker_mix)
             found, rels = decode_graph(
                 found,
                 pairs,
-                with_rule_bonus(article.text, found, pairs, probs, rule_bonus),
+                with_rule_bonus(article.text, found, pairs, fused, rule_bonus),
                 labels=encoder.relation_labels,
                 mode=decoding,
                 threshold=relation_threshold,

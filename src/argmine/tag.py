@@ -105,11 +105,13 @@ class Tagger:
         dtype: str,
         network: Any = None,
         stage2: Any = None,
+        ranker: Any = None,
     ):
         """``model``: the Hugging Face token classifier; ``network``: the
         :class:`~argmine.modeling.ArgumentModel` around it (with the unit and relation heads),
         built without heads when not given; ``stage2``: the span second stage
-        (:class:`~argmine.stage2.Stage2Model`) of the model directory, if it has one."""
+        (:class:`~argmine.stage2.Stage2Model`) of the model directory, if it has one;
+        ``ranker``: its pair ranker (:class:`~argmine.pair_ranker.PairRanker`), if it has one."""
         if network is None:
             from argmine.modeling import ArgumentModel, HeadSpec
 
@@ -123,7 +125,14 @@ class Tagger:
         self.model_dir = model_dir
         self.dtype = dtype
         self.stage2 = stage2
+        self.ranker = ranker
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @property
+    def ranker_mix(self) -> float:
+        """The relation head's share beside the pair ranker (1: the head alone)."""
+        mix = (self.spec.relations or {}).get("ranker_mix")
+        return 1.0 if self.ranker is None or mix is None else float(mix)
 
     @property
     def has_relations(self) -> bool:
@@ -225,6 +234,19 @@ class Tagger:
                 f"{path}: stage2.json labels {list(stage2.labels)} do not match argmine.json "
                 f"labels {list(spec.labels)}"
             )
+        ranker = None
+        if (spec.relations or {}).get("ranker_mix") is not None:
+            from argmine.pair_ranker import FILENAME as RANKER_FILE
+            from argmine.pair_ranker import PairRanker
+
+            ranker = PairRanker.load(path)
+            if ranker is None:
+                raise ModelError(f"{path}: no {RANKER_FILE} (argmine.json names a pair ranker)")
+            if ranker.relation_labels != tuple(spec.relations.get("labels") or ()):
+                raise ModelError(
+                    f"{path}: {RANKER_FILE} relation labels {list(ranker.relation_labels)} do "
+                    f"not match argmine.json's {spec.relations.get('labels')}"
+                )
         resolved = "float32" if dtype == "auto" else dtype
         if resolved == "bfloat16" and not cpu_has_bf16_matmul():
             log.warning(
@@ -241,6 +263,7 @@ class Tagger:
             dtype=resolved,
             network=network,
             stage2=stage2,
+            ranker=ranker,
         )
         if not tagger.has_relations:
             log.warning("%s was trained without relations: it tags spans only", path)
@@ -327,6 +350,8 @@ class Tagger:
             on_progress=on_progress,
             stage2=self.stage2,
             unit_rule_bonus=float(self.spec.unit_rule_bonus),
+            ranker=self.ranker,
+            ranker_mix=self.ranker_mix,
         )
         for tagged in out:
             tagged.meta["model"] = self.name
@@ -432,7 +457,7 @@ class Ensemble:
         averages the models' relations over them."""
         from argmine.encoding import STITCH_MODES
         from argmine.fusion import fuse_units, mean_pair_probs
-        from argmine.inference import decode_graph, decode_units, relation_probs
+        from argmine.inference import decode_graph, decode_units, relation_probs, with_ranker
         from argmine.relations import with_rule_bonus
 
         if stitch not in STITCH_MODES:
@@ -484,6 +509,7 @@ class Ensemble:
                     pairs, probs = relation_probs(
                         t.network, article, found, d.states, d.offsets, t.encoder
                     )
+                    probs = with_ranker(article.text, found, pairs, probs, t.ranker, t.ranker_mix)
                     bonus = float((t.spec.relations or {}).get("rule_bonus", 0.0))
                     pair_sets.append(pairs)
                     prob_sets.append(with_rule_bonus(article.text, found, pairs, probs, bonus))

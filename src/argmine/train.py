@@ -47,6 +47,7 @@ from argmine.document import Article
 from argmine.encoders import resolve_base_model
 from argmine.encoding import ModelSpec, TokenTagCodec
 from argmine.errors import ConfigError, ModelError, OutputExistsError
+from argmine.pair_ranker import FILENAME as PAIR_RANKER_FILE
 
 __all__ = [
     "TrainResult",
@@ -145,53 +146,81 @@ def tune_relation_decoding(
     tune: bool = True,
     default: float = 0.5,
     bonuses: Sequence[float] = (0.0,),
+    ranker: Any = None,
+    mixes: Sequence[float] = (1.0,),
 ) -> tuple[str, float, float, dict[str, Any]]:
     """The relation decoding mode, threshold and rule bonus
     (:func:`argmine.relations.with_rule_bonus`) with the best dev relation F1 (gold units
     given), from one forward pass: ``collected`` holds ``(article, units, pairs, probs)`` per
-    dev article (see :func:`argmine.inference.predict_articles`). Ties go to the first mode,
-    the smaller bonus and the lower threshold."""
+    dev article (see :func:`argmine.inference.predict_articles`). With a ``ranker``
+    (:class:`argmine.pair_ranker.PairRanker`) the head's share in the fused probabilities is
+    chosen from ``mixes`` too, and returned as ``info["ranker_mix"]``. Ties go to the first
+    mode, the larger share of the head, the smaller bonus and the lower threshold."""
     from argmine.evaluate import relation_scores
+    from argmine.inference import with_ranker
     from argmine.relations import decode_relations, rule_links_of, with_rule_bonus
 
     grid = RELATION_GRID if tune else (default,)
+    if ranker is None:
+        mixes = (1.0,)
     results: dict[str, dict[str, float]] = {}
-    best: tuple[float, int, float, float, str] = (-1.0, 0, 0.0, 0.0, modes[0])
-    # the rules' links do not depend on the bonus: once per article
+    best: tuple[float, int, float, float, float, str] = (-1.0, 0, 0.0, 0.0, 0.0, modes[0])
+    # the rules' links depend on neither the bonus nor the mix, the ranker's probabilities not
+    # on the bonus: once per article
     links = [
-        rule_links_of(article.text, units) if any(bonuses) else set()
+        rule_links_of(article.text, units) if any(bonuses) or ranker is not None else set()
         for article, units, _, _ in collected
     ]
-    for bonus in bonuses:
-        adjusted = [
-            (
-                article,
-                units,
-                pairs,
-                with_rule_bonus(article.text, units, pairs, probs, bonus, links=lk),
-            )
-            for (article, units, pairs, probs), lk in zip(collected, links, strict=True)
+    ranked = [
+        with_ranker(article.text, units, pairs, probs, ranker, 0.0, links=lk)
+        if ranker is not None and min(mixes) < 1.0
+        else probs
+        for (article, units, pairs, probs), lk in zip(collected, links, strict=True)
+    ]
+    from argmine.pair_ranker import mix_pair_probs
+
+    for mix in mixes:
+        fused = [
+            mix_pair_probs(pairs, probs, r, mix) if mix < 1.0 else probs
+            for (_, _, pairs, probs), r in zip(collected, ranked, strict=True)
         ]
-        for m, mode in enumerate(modes):
-            key_name = mode if len(bonuses) == 1 else f"{mode}, rule bonus {bonus:g}"
-            results[key_name] = {}
-            for t in grid:
-                pred = [
-                    article.with_annotations(
-                        units,
-                        decode_relations(
-                            units, pairs, probs, labels=labels, mode=mode, threshold=t
-                        ),
-                    )
-                    for article, units, pairs, probs in adjusted
-                ]
-                f1 = relation_scores(gold, pred, labels=labels)["overlap"]["micro"]["f1"]
-                results[key_name][str(t)] = f1
-                key = (f1, -m, -bonus, -t, mode)
-                if key > best:
-                    best = key
-    f1, _, neg_bonus, neg_t, mode = best
-    return mode, float(-neg_t), float(-neg_bonus), {"dev_relation_f1": f1, "grid": results}
+        for bonus in bonuses:
+            adjusted = [
+                (
+                    article,
+                    units,
+                    pairs,
+                    with_rule_bonus(article.text, units, pairs, probs, bonus, links=lk),
+                )
+                for (article, units, pairs, _), probs, lk in zip(
+                    collected, fused, links, strict=True
+                )
+            ]
+            for m, mode in enumerate(modes):
+                key_name = mode if len(bonuses) == 1 else f"{mode}, rule bonus {bonus:g}"
+                if len(mixes) > 1:
+                    key_name += f", head share {mix:g}"
+                results[key_name] = {}
+                for t in grid:
+                    pred = [
+                        article.with_annotations(
+                            units,
+                            decode_relations(
+                                units, pairs, probs, labels=labels, mode=mode, threshold=t
+                            ),
+                        )
+                        for article, units, pairs, probs in adjusted
+                    ]
+                    f1 = relation_scores(gold, pred, labels=labels)["overlap"]["micro"]["f1"]
+                    results[key_name][str(t)] = f1
+                    key = (f1, -m, mix, -bonus, -t, mode)
+                    if key > best:
+                        best = key
+    f1, _, mix, neg_bonus, neg_t, mode = best
+    info: dict[str, Any] = {"dev_relation_f1": f1, "grid": results}
+    if ranker is not None:
+        info["ranker_mix"] = float(mix)
+    return mode, float(-neg_t), float(-neg_bonus), info
 
 
 def resolve_bf16(setting: bool | str, *, cuda: bool) -> bool:
@@ -420,6 +449,12 @@ def _model_card(
                 if spec.relations.get("rule_bonus")
                 else ""
             )
+            + (
+                f", fused with the feature-based pair ranker ({PAIR_RANKER_FILE}; the head's "
+                f"share {spec.relations['ranker_mix']:g}, chosen on dev)"
+                if spec.relations.get("ranker_mix") is not None
+                else ""
+            )
             + ". "
             + _relation_line(metrics)
         ),
@@ -630,6 +665,8 @@ def train(
         collect: list[Any] | None = None,
         stage2: Any = None,
         unit_rule_bonus: float = 0.0,
+        ranker: Any = None,
+        ranker_mix: float = 1.0,
     ) -> list[Article]:
         pred = predict_articles(
             model,
@@ -650,6 +687,8 @@ def train(
             collect=collect,
             stage2=stage2,
             unit_rule_bonus=unit_rule_bonus,
+            ranker=ranker,
+            ranker_mix=ranker_mix,
         )
         return fold_unannotated(pred, articles)
 
@@ -834,9 +873,23 @@ def train(
     metrics["dev"] = span_scores(splits["dev"], _filter(dev_pred, thresholds), labels=eval_labels)
 
     relation_spec: dict[str, Any] | None = None
+    ranker = None
+    ranker_mix = 1.0
     if want_relations:
         fixed_bonus = 0.0 if rcfg.rule_bonus == "auto" else float(rcfg.rule_bonus)
         decoding, threshold, bonus, tuning = "one_parent", rcfg.threshold, fixed_bonus, {}
+        mixes: tuple[float, ...] = (1.0,)
+        if rcfg.ranker is not None:
+            from argmine.pair_ranker import MIX_GRID, PairRanker
+
+            ranker = PairRanker.fit(
+                [a for a in splits["train"] if relations_annotated(a)],
+                relation_labels=relation_labels,
+                l2=rcfg.ranker.l2,
+            )
+            mixes = MIX_GRID if rcfg.ranker.mix == "auto" else (float(rcfg.ranker.mix),)
+            if ranker is not None:
+                metrics["pair_ranker"] = ranker.report
         if dev_has_relations:
             collected: list[Any] = []
             predict(dev_relations, units="gold", collect=collected)
@@ -848,7 +901,14 @@ def train(
                 tune=rcfg.tune_threshold,
                 default=rcfg.threshold,
                 bonuses=RULE_BONUS_GRID if rcfg.rule_bonus == "auto" else (fixed_bonus,),
+                ranker=ranker,
+                mixes=mixes,
             )
+        elif ranker is not None:
+            tuning = {"ranker_mix": mixes[0] if len(mixes) == 1 else 0.5}
+        ranker_mix = float(tuning.get("ranker_mix", 1.0))
+        if ranker_mix >= 1.0:  # the head alone: the ranker is not kept
+            ranker = None
         relation_spec = {
             "labels": list(relation_labels),
             "scope": encoder.scope,
@@ -858,6 +918,7 @@ def train(
             "rule_bonus": bonus,
             "unit_labels": rcfg.unit_labels,
             "rule_links": encoder.rule_links,
+            "ranker_mix": ranker_mix if ranker is not None else None,
         }
         metrics["relation_decoding"] = {
             "decoding": decoding,
@@ -888,6 +949,8 @@ def train(
             rule_bonus=relation_spec["rule_bonus"] if relation_spec else 0.0,
             unit_labels=relation_spec["unit_labels"] if relation_spec else "tagger",
             unit_rule_bonus=unit_rule_bonus,
+            ranker=ranker,
+            ranker_mix=ranker_mix,
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]
@@ -901,6 +964,8 @@ def train(
                 decoding=relation_spec["decoding"],
                 threshold=relation_spec["threshold"],
                 rule_bonus=relation_spec["rule_bonus"],
+                ranker=ranker,
+                ranker_mix=ranker_mix,
             )
             scores["relations_gold_units"] = relation_scores(gold, given, labels=relation_labels)
             scores["attachment_gold_units"] = attachment_scores(gold, given)
@@ -924,6 +989,8 @@ def train(
         model.save_heads(output)
         if stage2 is not None:
             stage2.save(output)
+        if ranker is not None:
+            ranker.save(output)
         for stray in ("training_args.bin",):
             if (output / stray).exists():
                 (output / stray).unlink()

@@ -1,0 +1,227 @@
+"""The pair ranker (``relations.ranker``): a feature-based relation scorer fitted on gold units,
+fused with the relation head per head unit, chosen on dev at training time, stored in the model
+directory (``pair_ranker.json``) and applied by ``argmine tag``."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from argmine.config import ConfigError, run_config_from_dict
+from argmine.document import ArgRelation, ArgUnit, Article
+from argmine.errors import ModelError
+
+REPO = Path(__file__).resolve().parents[1]
+RELS = ("supports", "attacks")
+
+SUBJECTS = ["tax", "toll", "levy", "fee", "tariff", "charge", "duty", "rate", "rent", "fare"]
+PLACES = ["Oslo", "Lima", "Kyiv", "Pune", "Bonn", "Nice", "Cork", "Graz", "Turku", "Split"]
+
+
+def _article(k: int) -> Article:
+    """One paragraph of four units with a planted structure the nearest-unit rule gets wrong:
+    a reported view (Claim), two pieces of Evidence that support the *following* Claim, and
+    that Claim, which attacks the reported view."""
+    s, p = SUBJECTS[k % len(SUBJECTS)], PLACES[k % len(PLACES)]
+    parts = [
+        ("Claim", f"Critics say the {s} in {p} is fair."),
+        ("Evidence", f"Data from {2000 + k} show costs rose {10 + k} percent."),
+        ("Evidence", f"A survey of {100 + k} firms in {p} found the same."),
+        ("Claim", f"But the {s} is plainly unfair."),
+    ]
+    text, units = "", []
+    for n, (label, sentence) in enumerate(parts):
+        if text:
+            text += " "
+        units.append(ArgUnit(f"T{n + 1}", len(text), len(text) + len(sentence), label))
+        text += sentence
+    rels = [
+        ArgRelation("R1", head="T2", tail="T4", label="supports"),
+        ArgRelation("R2", head="T3", tail="T4", label="supports"),
+        ArgRelation("R3", head="T4", tail="T1", label="attacks"),
+    ]
+    return Article(id=f"a{k}", text=text, units=tuple(units), relations=tuple(rels))
+
+
+def _triples(article: Article) -> set[tuple[str, str, str]]:
+    return {(r.head, r.tail, r.label) for r in article.relations}
+
+
+def _decode(ranker, article: Article, *, mode: str = "independent", threshold: float = 0.5):
+    from argmine.relations import PairEncoder, decode_relations
+
+    units = article.sorted_units()
+    pairs = PairEncoder(("Claim", "Evidence", "Conclusion"), RELS, scope="all").pairs(
+        article.text, units
+    )
+    probs = ranker.probs(article.text, units, pairs)
+    return article.with_annotations(
+        units, decode_relations(units, pairs, probs, labels=RELS, mode=mode, threshold=threshold)
+    )
+
+
+def test_pair_ranker_learns_a_structure_the_nearest_unit_rule_misses():
+    from argmine.pair_ranker import PairRanker
+    from argmine.prelabel import rule_link_pairs
+    from argmine.relations import paragraph_ids
+
+    ranker = PairRanker.fit([_article(k) for k in range(8)], relation_labels=RELS)
+    assert ranker is not None
+    for k in (8, 9):  # held out
+        gold = _article(k)
+        assert _triples(_decode(ranker, gold)) == _triples(gold)
+        # the rule links each Evidence to the nearest Claim, the reported view before it
+        units = gold.sorted_units()
+        links = rule_link_pairs(units, paragraph_ids(gold.text, [u.start for u in units]))
+        assert (1, 0) in links and (1, 3) not in links
+
+
+def test_pair_ranker_probs_are_a_distribution_per_head_unit():
+    from argmine.pair_ranker import PairRanker
+
+    ranker = PairRanker.fit([_article(k) for k in range(8)], relation_labels=RELS)
+    gold = _article(9)
+    units = gold.sorted_units()
+    pairs = [(i, j) for i in range(4) for j in range(4) if i != j and abs(i - j) <= 2]
+    probs = ranker.probs(gold.text, units, pairs)
+    assert probs.shape == (len(pairs), 3)
+    np.testing.assert_allclose(probs[:, 1:].sum(axis=1), 1.0 - probs[:, 0], atol=1e-12)
+    for head in range(4):
+        rows = [r for r, (i, _) in enumerate(pairs) if i == head]
+        attach = 1.0 - probs[rows, 0]
+        assert (attach > 0).all() and attach.sum() < 1.0  # the rest is "no parent"
+    assert ranker.probs(gold.text, units, []).shape == (0, 3)
+
+
+def test_pair_ranker_fits_nothing_without_relations(caplog):
+    from argmine.pair_ranker import PairRanker
+
+    bare = [_article(k).with_annotations(_article(k).units, []) for k in range(3)]
+    assert PairRanker.fit(bare, relation_labels=RELS) is None
+    assert "no relation" in caplog.text
+
+
+def test_mix_pair_probs_is_the_renormalised_geometric_mean_per_head():
+    from argmine.pair_ranker import mix_pair_probs
+
+    pairs = [(0, 1), (0, 2), (1, 0)]
+    # head unit 0: the head says 0.6 / 0.2 (no parent 0.2), the ranker 0.2 / 0.6 (0.2)
+    head = np.array([[0.4, 0.54, 0.06], [0.8, 0.1, 0.1], [0.5, 0.5, 0.0]])
+    ranker = np.array([[0.8, 0.2, 0.0], [0.4, 0.3, 0.3], [0.1, 0.45, 0.45]])
+    fused = mix_pair_probs(pairs, head, ranker, 0.5)
+    # unit 0: sqrt(.6 * .2) twice, no parent sqrt(.2 * .2): attach = sqrt(.12) / (2 sqrt(.12) + .2)
+    a = math.sqrt(0.12) / (2 * math.sqrt(0.12) + 0.2)
+    assert 1 - fused[0, 0] == pytest.approx(a)
+    assert 1 - fused[1, 0] == pytest.approx(a)
+    # labels: pair (0, 1) head 0.9 / 0.1, ranker 1 / 0 -> supports (eps keeps the log finite)
+    assert fused[0, 1] / (1 - fused[0, 0]) == pytest.approx(1.0, abs=1e-4)
+    # pair (0, 2): 0.5 / 0.5 both ways
+    assert fused[1, 1] == pytest.approx(fused[1, 2])
+    # unit 1: head 0.5 (no parent 0.5), ranker 0.9 (0.1): sqrt(.45) / (sqrt(.45) + sqrt(.05))
+    b = math.sqrt(0.45) / (math.sqrt(0.45) + math.sqrt(0.05))
+    assert 1 - fused[2, 0] == pytest.approx(b)
+    np.testing.assert_array_equal(mix_pair_probs(pairs, head, ranker, 1.0), head)
+    np.testing.assert_array_equal(mix_pair_probs(pairs, head, ranker, 0.0), ranker)
+
+
+def test_pair_ranker_save_load_roundtrip_and_bad_files(tmp_path):
+    from argmine.pair_ranker import FILENAME, PairRanker
+
+    ranker = PairRanker.fit([_article(k) for k in range(6)], relation_labels=RELS)
+    ranker.save(tmp_path)
+    again = PairRanker.load(tmp_path)
+    assert again == ranker
+    gold = _article(7)
+    units = gold.sorted_units()
+    pairs = [(i, j) for i in range(4) for j in range(4) if i != j]
+    np.testing.assert_array_equal(
+        again.probs(gold.text, units, pairs), ranker.probs(gold.text, units, pairs)
+    )
+    assert PairRanker.load(tmp_path / "nowhere") is None
+    path = tmp_path / FILENAME
+    data = json.loads(path.read_text())
+    for broken, match in (
+        ("{not json", "cannot read"),
+        (json.dumps({**data, "format_version": 99}), "format"),
+        (json.dumps({**data, "label": {"supports": {}}}), "bad pair ranker"),
+    ):
+        path.write_text(broken)
+        with pytest.raises(ModelError, match=match) as info:
+            PairRanker.load(tmp_path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_relations_ranker_config_is_strict(tmp_path):
+    base = {
+        "seed": 1,
+        "output_dir": str(tmp_path / "m"),
+        "data": {"sources": [{"format": "jsonl", "path": str(tmp_path / "gold.jsonl")}]},
+    }
+    assert run_config_from_dict(base).relations is None or (
+        run_config_from_dict(base).relations.ranker is None
+    )
+    cfg = run_config_from_dict({**base, "relations": {"ranker": {}}})
+    assert cfg.relations.ranker.mix == "auto"
+    fixed = run_config_from_dict({**base, "relations": {"ranker": {"mix": 0.25}}})
+    assert fixed.relations.ranker.mix == 0.25
+    for bad in ({"mix": 1.5}, {"mix": "half"}, {"l2": 0}, {"weights": 1}):
+        with pytest.raises(ConfigError):
+            run_config_from_dict({**base, "relations": {"ranker": bad}})
+
+
+@pytest.mark.slow
+def test_train_fits_the_ranker_chooses_its_share_on_dev_and_tag_applies_it(tmp_path):
+    """Real training (tiny random-init model, starter pieces): the ranker is fitted, its share
+    chosen on dev and stored; tagging the held-out pieces with it beats the same model's head
+    alone on gold units; without its file the model dir fails to load in one line."""
+    from argmine.config import load_run_config
+    from argmine.evaluate import relation_scores
+    from argmine.pair_ranker import FILENAME, MIX_GRID
+    from argmine.tag import Tagger, load_gold
+    from argmine.train import train
+
+    starter = REPO / "annotations" / "starter.json"
+    config = load_run_config(
+        REPO / "configs" / "tiny.yaml",
+        overrides=[
+            f"output_dir={tmp_path / 'model'}",
+            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=10",
+            "relations.ranker={mix: auto}",
+        ],
+    )
+    result = train(config, force=True)
+    out = result.output_dir
+    metrics = json.loads((out / "metrics.json").read_text())
+    spec = json.loads((out / "argmine.json").read_text())
+    mix = metrics["relation_decoding"]["ranker_mix"]
+    assert mix in MIX_GRID and mix < 1.0  # a 10-step head is no match for the ranker
+    assert spec["relations"]["ranker_mix"] == mix
+    assert metrics["pair_ranker"]["relations"] > 0
+    assert (out / FILENAME).is_file()
+    grid = metrics["relation_decoding"]["grid"]
+    assert any(", head share 0.5" in key for key in grid)
+
+    gold = load_gold(out / "test.jsonl")
+    tagger = Tagger.load(out)
+    with_ranker = relation_scores(gold, tagger.predict(gold, units="gold"), labels=RELS)
+    alone = tmp_path / "alone"
+    shutil.copytree(out, alone, ignore=shutil.ignore_patterns("checkpoints", FILENAME))
+    data = json.loads((alone / "argmine.json").read_text())
+    data["relations"]["ranker_mix"] = None
+    (alone / "argmine.json").write_text(json.dumps(data))
+    head_only = relation_scores(gold, Tagger.load(alone).predict(gold, units="gold"), labels=RELS)
+    assert with_ranker["micro"]["f1"] > head_only["micro"]["f1"] + 0.1
+    # the metrics.json test row was scored the way tag scores
+    assert metrics["test"]["relations_gold_units"]["micro"]["f1"] == pytest.approx(
+        with_ranker["micro"]["f1"]
+    )
+    (out / FILENAME).unlink()
+    with pytest.raises(ModelError, match=FILENAME):
+        Tagger.load(out)
