@@ -16,8 +16,9 @@ between articles::
         ──attachment: one weight per feature, a softmax per head over its candidates and "no
           parent" (a conditional logit, as the relation head's head selection), L2-regularised
           maximum likelihood (L-BFGS)──> P(head i attaches to j), P(i has no parent)
-        ──label: a multinomial logit over label features (label pair, contrast and reporting
-          cues, marker words before i), fitted on the gold pairs──> P(label | attached)
+        ──label: a multinomial logit over label features (label pair, contrast, concession,
+          negation and reporting cues, "but" between the two, marker words before i), fitted
+          on the gold pairs──> P(label | attached)
         ──probs(): len(pairs) x (1 + R), the format of argmine.inference.relation_probs──>
     mix_pair_probs(head probs, ranker probs, mix): per head unit, the geometric mean of the two
         distributions (mix = the head's share; 0 = the ranker alone, 1 = the head alone),
@@ -68,6 +69,12 @@ _REPORTING = re.compile(
     r"supporters|critics|opponents|some)\b",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\b(not|no|never|nor|cannot|n't|hardly)\b", re.IGNORECASE)
+_CONCESSION = re.compile(
+    r"\b(although|though|while|granted|admittedly|of course|true)\b", re.IGNORECASE
+)
+_BUT = re.compile(r"\b(but|however|yet)\b", re.IGNORECASE)
+_BUT_BEFORE = re.compile(r"\b(but|however|yet)\W*$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
 _STOPWORDS = (
     "the a an of to in and or is are was were be been that this it its for on with as by at "
@@ -172,7 +179,7 @@ def label_features(text: str, units: Sequence[ArgUnit], i: int, j: int) -> Featu
     tail = text[units[j].start : units[j].end]
     before = text[max(0, units[i].start - 40) : units[i].start]
     f: Features = {"bias": 1.0, f"pair={units[i].label}>{units[j].label}": 1.0}
-    if _CONTRAST.search(head) or re.search(r"\b(but|however|yet)\W*$", before, re.IGNORECASE):
+    if _CONTRAST.search(head) or _BUT_BEFORE.search(before):
         f["contrast"] = 1.0
     if _REPORTING.search(tail):
         f["tail_reports"] = 1.0
@@ -180,6 +187,18 @@ def label_features(text: str, units: Sequence[ArgUnit], i: int, j: int) -> Featu
         f["head_reports"] = 1.0
     if j > i:
         f["tail_after"] = 1.0
+    pair = f"{units[i].label}>{units[j].label}"
+    if _NEGATION.search(head):
+        f["head_negated"] = 1.0
+    if _NEGATION.search(tail):
+        f["tail_negated"] = 1.0
+    if _CONCESSION.search(head):
+        f["head_concedes"] = 1.0
+    if "contrast" in f:
+        f[f"contrast,pair={pair}"] = 1.0
+    lo, hi = (units[j].end, units[i].start) if j < i else (units[i].end, units[j].start)
+    if _BUT.search(text[lo:hi]):
+        f["but_between"] = 1.0
     for w in _content_words(head[:30]):
         f[f"head_word={w}"] = 1.0
     for w in _WORD.findall(before.lower())[-3:]:
