@@ -18,6 +18,7 @@ Rows (numbers and commands in docs/benchmarks.md):
 
     .venv/bin/python benchmarks/relations.py                       # everything (~1 h on 2 cores)
     .venv/bin/python benchmarks/relations.py --only micro --reuse  # re-score finished runs
+    .venv/bin/python benchmarks/relations.py --only starter --reuse --refit-ranker  # ranker anew
     .venv/bin/python benchmarks/relations.py --only tagcost --model models/default
     .venv/bin/python benchmarks/relations.py --only cost --epochs 3     # head cost, 3 epochs each
 """
@@ -28,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +62,33 @@ def rules_on_gold_units(articles):
     return out
 
 
+def labelled_by_model(tagger, articles):
+    """The gold units of ``articles`` relabelled by the model: each unit takes the label whose
+    B- and I- tag probabilities, summed, are highest on average over its tokens. With these
+    the relation model sees gold spans but no gold labels (in arg-microtexts the labels are
+    read off the gold graph: a Claim is something a relation targets, the Conclusion is the
+    root), which is the setting of the published attachment figures."""
+    from argmine.relations import unit_token_ranges
+
+    tags = list(tagger.codec.tags)
+    cols = {lab: [k for k, t in enumerate(tags) if t[2:] == lab] for lab in tagger.spec.labels}
+    out = []
+    bare = [a.with_annotations([], []) for a in articles]
+    for article, (windows, probs) in zip(articles, tagger.window_probs(bare), strict=True):
+        units = article.sorted_units()
+        if not windows or not units:
+            out.append(article)
+            continue
+        p, offsets = tagger.codec.stitch(windows, probs)
+        relabelled = []
+        for unit, (lo, hi) in zip(units, unit_token_ranges(offsets, units), strict=True):
+            mean = p[lo:hi].mean(axis=0) if hi > lo else p.mean(axis=0)
+            best = max(cols, key=lambda lab: float(mean[cols[lab]].sum()))
+            relabelled.append(replace(unit, label=best))
+        out.append(article.with_annotations(relabelled, article.relations))
+    return out
+
+
 def pooled(scores_list, key="overlap"):
     micro = [s[key]["micro"] for s in scores_list]
     link = [s[key]["link"] for s in scores_list]
@@ -67,6 +96,90 @@ def pooled(scores_list, key="overlap"):
         "micro": _prf(*(sum(m[k] for m in micro) for k in ("tp", "fp", "fn"))),
         "link": _prf(*(sum(m[k] for m in link) for k in ("tp", "fp", "fn"))),
     }
+
+
+def refit_ranker(fold: Path, tagger) -> dict:
+    """Fit the pair ranker anew, with this checkout's argmine, on the fold's own training split
+    (from the fold's ``config.yaml``) and re-tune the relation decoding on its dev split, as
+    ``argmine train`` does after the network is trained; both go into ``tagger``. So a change
+    to the ranker is measured on finished CV runs without training the networks again."""
+    from argmine.data import load_sources, relations_annotated, split_articles
+    from argmine.inference import predict_articles
+    from argmine.pair_ranker import MIX_GRID, PairRanker
+    from argmine.relations import DECODINGS, RULE_BONUS_GRID
+    from argmine.train import map_relation_labels, tune_relation_decoding
+
+    config = load_run_config(fold / "config.yaml")
+    rcfg = config.relations
+    articles = load_sources(config, labels=list(tagger.spec.labels))
+    if rcfg.labels:
+        articles = [map_relation_labels(a, rcfg.labels) for a in articles]
+    splits = split_articles(articles, config.data.splits, seed=config.seed)
+    labels = list(tagger.encoder.relation_labels)
+    ranker = PairRanker.fit(
+        [a for a in splits["train"] if relations_annotated(a)],
+        relation_labels=labels,
+        l2=rcfg.ranker.l2 if rcfg.ranker is not None else 1e-3,
+    )
+    dev = [a for a in splits["dev"] if relations_annotated(a)]
+    collected: list = []
+    predict_articles(
+        tagger.network, tagger.codec, dev, units="gold", encoder=tagger.encoder, collect=collected
+    )
+    fixed_mix = rcfg.ranker is not None and rcfg.ranker.mix != "auto"
+    mode, threshold, bonus, info = tune_relation_decoding(
+        dev,
+        collected,
+        labels=labels,
+        modes=DECODINGS if rcfg.decoding == "auto" else (rcfg.decoding,),
+        tune=rcfg.tune_threshold,
+        default=rcfg.threshold,
+        bonuses=RULE_BONUS_GRID if rcfg.rule_bonus == "auto" else (float(rcfg.rule_bonus),),
+        ranker=ranker,
+        mixes=(float(rcfg.ranker.mix),) if fixed_mix else MIX_GRID,
+    )
+    mix = info["ranker_mix"]
+    tagger.ranker = ranker if mix < 1.0 else None
+    tagger.spec = replace(
+        tagger.spec,
+        relations={
+            **tagger.spec.relations,
+            "decoding": mode,
+            "threshold": threshold,
+            "rule_bonus": bonus,
+            "ranker_mix": mix if mix < 1.0 else None,
+        },
+    )
+    return {
+        "decoding": mode,
+        "threshold": threshold,
+        "rule_bonus": bonus,
+        "ranker_mix": mix,
+        "dev_relation_f1": info["dev_relation_f1"],
+    }
+
+
+def refit_folds(out: Path, *, threads: int) -> list[dict]:
+    """Every fold model of a CV run with its pair ranker refitted (:func:`refit_ranker`),
+    copied to ``<out>/refit/fold-<k>`` (weights and test split as they were; ``argmine.json``
+    and ``pair_ranker.json`` new); what was chosen per fold."""
+    import shutil
+
+    from argmine.pair_ranker import FILENAME
+    from argmine.tag import Tagger
+
+    chosen = []
+    for fold in fold_dirs(out):
+        tagger = Tagger.load(fold, threads=threads)
+        chosen.append(refit_ranker(fold, tagger))
+        dest = out / "refit" / fold.name
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(fold, dest, ignore=shutil.ignore_patterns("checkpoints", FILENAME))
+        tagger.spec.save(dest)
+        if tagger.ranker is not None:
+            tagger.ranker.save(dest)
+    return chosen
 
 
 def fold_dirs(out: Path) -> list[Path]:
@@ -77,8 +190,15 @@ def score_cv(out: Path, *, threads: int) -> dict:
     """Re-score each fold's model on its test.jsonl with the tag API (model and rules)."""
     from argmine.tag import Tagger
 
-    rows = {"model_gold": [], "model_e2e": [], "rules_gold": [], "rules_e2e": []}
-    att = {"model": [], "rules": []}
+    rows = {
+        "model_gold": [],
+        "model_gold_spans": [],
+        "model_e2e": [],
+        "rules_gold": [],
+        "rules_e2e": [],
+    }
+    att = {"model": [], "model_gold_spans": [], "rules": []}
+    label_hits = label_total = 0
     spans = {"model": [], "rules": []}
     for fold in fold_dirs(out):
         gold = list(iter_jsonl_articles((fold / "test.jsonl").open(encoding="utf-8")))
@@ -86,6 +206,16 @@ def score_cv(out: Path, *, threads: int) -> dict:
         bare = [a.with_annotations([]) for a in gold]
         e2e = tagger.predict(bare)
         given = tagger.predict(gold, units="gold")
+        spans_only = labelled_by_model(tagger, gold)
+        label_hits += sum(
+            g.label == m.label
+            for a, b in zip(gold, spans_only, strict=True)
+            for g, m in zip(a.sorted_units(), b.sorted_units(), strict=True)
+        )
+        label_total += sum(len(a.units) for a in gold)
+        given_spans = tagger.predict(spans_only, units="gold")
+        rows["model_gold_spans"].append(relation_scores(gold, given_spans, labels=RELATIONS))
+        att["model_gold_spans"].append(attachment_counts(gold, given_spans))
         rules_e2e = prelabel_articles(bare)
         rules_gold = rules_on_gold_units(gold)
         rows["model_gold"].append(relation_scores(gold, given, labels=RELATIONS))
@@ -96,7 +226,10 @@ def score_cv(out: Path, *, threads: int) -> dict:
         att["rules"].append(attachment_counts(gold, rules_gold))
         spans["model"].append((gold, e2e))
         spans["rules"].append((gold, rules_e2e))
-    result = {"folds": len(fold_dirs(out))}
+    result = {
+        "folds": len(fold_dirs(out)),
+        "gold_span_label_accuracy": label_hits / label_total if label_total else None,
+    }
     for name, lst in rows.items():
         result[name] = pooled(lst)
     for name, lst in att.items():
@@ -256,6 +389,13 @@ def main() -> int:
     )
     ap.add_argument("--model", type=Path, default=REPO / "models" / "default", help="tagcost")
     ap.add_argument("--reuse", action="store_true", help="re-score finished runs")
+    ap.add_argument(
+        "--refit-ranker",
+        action="store_true",
+        help="with --reuse: fit each fold's pair ranker anew with this checkout's code and "
+        "re-tune its relation decoding on the fold's dev split (copies in RUNS/.../refit/) "
+        "before scoring",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, help="cost: train this many epochs each way")
     ap.add_argument("--json", type=Path, help="write all numbers here")
@@ -282,7 +422,12 @@ def main() -> int:
             secs = run_cv(
                 REPO / "configs" / "microtexts.yaml", out, args.overrides, reuse=args.reuse
             )
+            if args.refit_ranker:
+                refits = refit_folds(out, threads=args.threads)
+                out = out / "refit"
             results["microtexts"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
+            if args.refit_ranker:
+                results["microtexts"]["refitted"] = refits
     if "starter" in want:
         out = args.runs / "starter-cv"
         secs = run_cv(
@@ -291,7 +436,12 @@ def main() -> int:
             ["data.splits={mode: kfold, folds: 5, dev: 0.2}", *args.overrides],
             reuse=args.reuse,
         )
+        if args.refit_ranker:
+            refits = refit_folds(out, threads=args.threads)
+            out = out / "refit"
         results["starter"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
+        if args.refit_ranker:
+            results["starter"]["refitted"] = refits
         results["reference_by_folds"] = reference_by_folds(out, threads=args.threads)
     if "reference" in want:
         scores = reference(args.runs / "reference", reuse=args.reuse, threads=args.threads)
@@ -317,19 +467,22 @@ def main() -> int:
         if not r:
             continue
         print(f"\n{name}: {r['folds']} folds")
-        for row in ("model_gold", "rules_gold", "model_e2e", "rules_e2e"):
+        for row in ("model_gold", "model_gold_spans", "rules_gold", "model_e2e", "rules_e2e"):
             print(
                 f"  {row:11s} relation F1 {r[row]['micro']['f1']:.3f}  link F1 "
                 f"{r[row]['link']['f1']:.3f}"
             )
-        for who in ("model", "rules"):
+        for who in ("model", "model_gold_spans", "rules"):
             a = r[f"attachment_{who}"]
             print(
                 f"  attachment ({who}, gold units): macro {a['macro_f1']:.3f} attach "
                 f"{a['attach_f1']:.3f}"
             )
+        for who in ("model", "rules"):
             s = r[f"spans_{who}"]
             print(f"  spans ({who}): overlap {s['overlap_f1']:.3f} exact {s['exact_f1']:.3f}")
+        accuracy = r["gold_span_label_accuracy"]
+        print(f"  labels the model gives the gold spans: {accuracy:.3f} right")
     ref = results.get("reference_by_folds")
     if ref and ref["folds"]:
         m, r = ref["mean"], ref["rules"]
