@@ -119,12 +119,31 @@ def _articles(repo_root, n=4):
     return gold
 
 
+def _with_ranker(model, repo_root, mix=0.25):
+    """``model`` with a pair ranker (fitted on starter pieces) at the head's share ``mix``."""
+    from argmine.corpora import load_corpus
+    from argmine.pair_ranker import PairRanker
+
+    gold = load_corpus("labelstudio", repo_root / "annotations" / "starter.json")[10:30]
+    PairRanker.fit(gold, relation_labels=("supports", "attacks")).save(model)
+    spec = json.loads((model / "argmine.json").read_text())
+    spec["relations"]["ranker_mix"] = mix
+    (model / "argmine.json").write_text(json.dumps(spec))
+    return model
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("bonus", [None, 40.0], ids=["plain", "rule_bonus"])
-def test_ensemble_of_a_model_with_itself_tags_as_the_model(tiny_model, repo_root, tmp_path, bonus):
+@pytest.mark.parametrize(
+    ("bonus", "ranker"),
+    [(None, False), (40.0, False), (None, True)],
+    ids=["plain", "rule_bonus", "ranker"],
+)
+def test_ensemble_of_a_model_with_itself_tags_as_the_model(
+    tiny_model, repo_root, tmp_path, bonus, ranker
+):
     """Two copies of one model dir: every unit is found by both with the same score, and the
-    averaged relation probabilities are the model's own (each member's rule bonus applied), so
-    the ensemble tags as the model."""
+    averaged relation probabilities are the model's own (each member's rule bonus and pair
+    ranker applied), so the ensemble tags as the model."""
     from argmine.tag import Ensemble, Tagger
 
     gold = _articles(repo_root)
@@ -132,6 +151,13 @@ def test_ensemble_of_a_model_with_itself_tags_as_the_model(tiny_model, repo_root
     extra = {"rule_bonus": bonus, "decoding": "independent", "threshold": 0.9} if bonus else {}
     model = _copy(tiny_model, tmp_path / "model", **extra)
     twin = _copy(tiny_model, tmp_path / "twin", **extra)
+    if ranker:
+        head_alone = Tagger.load(model).predict(gold, units="gold")
+        model, twin = _with_ranker(model, repo_root), _with_ranker(twin, repo_root)
+        with_ranker = Tagger.load(model).predict(gold, units="gold")
+        assert [sorted((r.head, r.tail) for r in a.relations) for a in with_ranker] != [
+            sorted((r.head, r.tail) for r in a.relations) for a in head_alone
+        ]
     tiny_model = model
     single = Tagger.load(tiny_model).predict(bare)
     ensemble = Ensemble.load([tiny_model, twin])
