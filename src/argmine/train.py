@@ -533,7 +533,7 @@ def train(
     from argmine.ema import EMA_FILE, WeightEMA
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
-    from argmine.inference import predict_articles
+    from argmine.inference import predict_articles, spans_labelled_by_tags
     from argmine.modeling import ArgumentModel, HeadSpec, WindowCollator
     from argmine.relations import (
         DECODINGS,
@@ -892,7 +892,12 @@ def train(
                 metrics["pair_ranker"] = ranker.report
         if dev_has_relations:
             collected: list[Any] = []
-            predict(dev_relations, units="gold", collect=collected)
+            tune_articles = dev_relations
+            if rcfg.tune_on == "gold_spans":
+                tune_articles = spans_labelled_by_tags(
+                    model, codec, dev_relations, batch_size=tcfg.eval_batch_size, pad_id=pad_id
+                )
+            predict(tune_articles, units="gold", collect=collected)
             decoding, threshold, bonus, tuning = tune_relation_decoding(
                 dev_relations,
                 collected,
@@ -921,6 +926,7 @@ def train(
             "ranker_mix": ranker_mix if ranker is not None else None,
         }
         metrics["relation_decoding"] = {
+            "tuned_on": rcfg.tune_on,
             "decoding": decoding,
             "threshold": threshold,
             "rule_bonus": bonus,
