@@ -173,36 +173,65 @@ def ranker_features(
     return out
 
 
-def label_features(text: str, units: Sequence[ArgUnit], i: int, j: int) -> Features:
-    """Features of the relation label of the pair ``i -> j`` (text order)."""
-    head = text[units[i].start : units[i].end]
-    tail = text[units[j].start : units[j].end]
-    before = text[max(0, units[i].start - 40) : units[i].start]
-    f: Features = {"bias": 1.0, f"pair={units[i].label}>{units[j].label}": 1.0}
-    if _CONTRAST.search(head) or _BUT_BEFORE.search(before):
+@dataclass(frozen=True)
+class _Cues:
+    """What one unit contributes to the label features of the pairs it is in."""
+
+    as_head: dict[str, float]  # its features as the head of a pair
+    contrast: bool
+    reports: bool
+    negated: bool
+
+
+def _unit_cues(text: str, unit: ArgUnit) -> _Cues:
+    body = text[unit.start : unit.end]
+    before = text[max(0, unit.start - 40) : unit.start]
+    contrast = bool(_CONTRAST.search(body) or _BUT_BEFORE.search(before))
+    reports = bool(_REPORTING.search(body))
+    negated = bool(_NEGATION.search(body))
+    f: Features = {}
+    if contrast:
         f["contrast"] = 1.0
-    if _REPORTING.search(tail):
-        f["tail_reports"] = 1.0
-    if _REPORTING.search(head):
+    if reports:
         f["head_reports"] = 1.0
-    if j > i:
-        f["tail_after"] = 1.0
-    pair = f"{units[i].label}>{units[j].label}"
-    if _NEGATION.search(head):
+    if negated:
         f["head_negated"] = 1.0
-    if _NEGATION.search(tail):
-        f["tail_negated"] = 1.0
-    if _CONCESSION.search(head):
+    if _CONCESSION.search(body):
         f["head_concedes"] = 1.0
-    if "contrast" in f:
-        f[f"contrast,pair={pair}"] = 1.0
-    lo, hi = (units[j].end, units[i].start) if j < i else (units[i].end, units[j].start)
-    if _BUT.search(text[lo:hi]):
-        f["but_between"] = 1.0
-    for w in _content_words(head[:30]):
+    for w in _content_words(body[:30]):
         f[f"head_word={w}"] = 1.0
     for w in _WORD.findall(before.lower())[-3:]:
         f[f"before={w}"] = 1.0
+    return _Cues(f, contrast, reports, negated)
+
+
+def label_features(
+    text: str,
+    units: Sequence[ArgUnit],
+    i: int,
+    j: int,
+    *,
+    cues: Sequence[_Cues] | None = None,
+) -> Features:
+    """Features of the relation label of the pair ``i -> j`` (text order): the label pair,
+    contrast, concession, negation and reporting cues of the two units, "but" between them,
+    the head's first content words and the words before it. ``cues``: each unit's part,
+    computed once per article (:func:`_unit_cues`) when the caller scores many pairs."""
+    head = cues[i] if cues is not None else _unit_cues(text, units[i])
+    tail = cues[j] if cues is not None else _unit_cues(text, units[j])
+    pair = f"{units[i].label}>{units[j].label}"
+    f: Features = {"bias": 1.0, f"pair={pair}": 1.0, **head.as_head}
+    if tail.reports:
+        f["tail_reports"] = 1.0
+    if tail.negated:
+        f["tail_negated"] = 1.0
+    if j > i:
+        f["tail_after"] = 1.0
+    if head.contrast:
+        f[f"contrast,pair={pair}"] = 1.0
+    lo, hi = (units[j].end, units[i].start) if j < i else (units[i].end, units[j].start)
+    if _BUT.search(text, lo, max(lo, hi)):
+        f["but_between"] = 1.0
     return f
 
 
@@ -293,10 +322,12 @@ class PairRanker:
                 continue
             units = article.sorted_units()
             index = {u.id: k for k, u in enumerate(units)}
+            cues = [_unit_cues(article.text, u) for u in units]
             parents: dict[int, set[int]] = {}
             for r in relations:
-                parents.setdefault(index[r.head], set()).add(index[r.tail])
-                label_rows.append(label_features(article.text, units, index[r.head], index[r.tail]))
+                head, tail = index[r.head], index[r.tail]
+                parents.setdefault(head, set()).add(tail)
+                label_rows.append(label_features(article.text, units, head, tail, cues=cues))
                 label_y.append(relation_labels.index(r.label))
             for i, (tails, root) in enumerate(ranker_features(article.text, units)):
                 targets = parents.get(i, set())
@@ -366,6 +397,7 @@ class PairRanker:
         if not pairs:
             return out
         feats = ranker_features(text, units, links)
+        cues = [_unit_cues(text, u) for u in units]
         by_head: dict[int, list[int]] = {}
         for row, (i, _) in enumerate(pairs):
             by_head.setdefault(i, []).append(row)
@@ -379,7 +411,7 @@ class PairRanker:
             p /= p.sum()
             for k, row in enumerate(rows):
                 j = pairs[row][1]
-                lf = label_features(text, units, i, j)
+                lf = label_features(text, units, i, j, cues=cues)
                 ls = np.array([self._score(self.label[lab], lf) for lab in self.relation_labels])
                 lp = np.exp(ls - ls.max())
                 lp /= lp.sum()
