@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from argmine.document import ArgUnit, Article
+from argmine.relations import paragraph_ids
 
 __all__ = [
     "MIX_GRID",
@@ -82,18 +83,12 @@ _STOPWORDS = (
     "there which who what than so if into about more most also"
 )
 _STOP = frozenset(_STOPWORDS.split())
-_BLANK = re.compile(r"\n[ \t\r]*\n")
 
 Features = dict[str, float]
 
 
 def _content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2)
-
-
-def _paragraphs(text: str, units: Sequence[ArgUnit]) -> list[int]:
-    breaks = [m.end() for m in _BLANK.finditer(text)]
-    return [int(np.searchsorted(breaks, u.start, side="right")) for u in units]
 
 
 def ranker_features(
@@ -103,7 +98,7 @@ def ranker_features(
     unit ``j`` as its target, and of "no parent". ``links``: the rules' nearest-unit links
     ``(i, j)`` over these units (:func:`argmine.relations.rule_links_of`; computed when None)."""
     n = len(units)
-    par = _paragraphs(text, units)
+    par = paragraph_ids(text, [u.start for u in units])
     if links is None:
         from argmine.prelabel import rule_link_pairs
 

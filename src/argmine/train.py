@@ -157,7 +157,7 @@ def tune_relation_decoding(
     chosen from ``mixes`` too, and returned as ``info["ranker_mix"]``. Ties go to the first
     mode, the larger share of the head, the smaller bonus and the lower threshold."""
     from argmine.evaluate import relation_scores
-    from argmine.inference import with_ranker
+    from argmine.pair_ranker import mix_pair_probs
     from argmine.relations import decode_relations, rule_links_of, with_rule_bonus
 
     grid = RELATION_GRID if tune else (default,)
@@ -172,16 +172,14 @@ def tune_relation_decoding(
         for article, units, _, _ in collected
     ]
     ranked = [
-        with_ranker(article.text, units, pairs, probs, ranker, 0.0, links=lk)
+        ranker.probs(article.text, units, pairs, links=lk)
         if ranker is not None and min(mixes) < 1.0
         else probs
         for (article, units, pairs, probs), lk in zip(collected, links, strict=True)
     ]
-    from argmine.pair_ranker import mix_pair_probs
-
     for mix in mixes:
         fused = [
-            mix_pair_probs(pairs, probs, r, mix) if mix < 1.0 else probs
+            mix_pair_probs(pairs, probs, r, mix)
             for (_, _, pairs, probs), r in zip(collected, ranked, strict=True)
         ]
         for bonus in bonuses:
