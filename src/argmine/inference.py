@@ -35,6 +35,7 @@ from argmine.relations import (
     decode_relations,
     labels_from_structure,
     rule_candidates,
+    rule_links_of,
     unit_token_ranges,
     with_rule_bonus,
     with_rule_labels,
@@ -590,11 +591,17 @@ def predict_articles(
         tagged = article.with_annotations(list(found), [])
         if want_relations and d.states is not None and len(found) > 1:
             pairs, probs = relation_probs(model, article, found, d.states, d.offsets, encoder)
-            fused = with_ranker(article.text, found, pairs, probs, ranker, ranker_mix)
+            # the rules' links, once, when both the ranker and the rule bonus need them
+            links = (
+                rule_links_of(article.text, found)
+                if rule_bonus and ranker is not None and ranker_mix < 1.0
+                else None
+            )
+            fused = with_ranker(article.text, found, pairs, probs, ranker, ranker_mix, links=links)
             found, rels = decode_graph(
                 found,
                 pairs,
-                with_rule_bonus(article.text, found, pairs, fused, rule_bonus),
+                with_rule_bonus(article.text, found, pairs, fused, rule_bonus, links=links),
                 labels=encoder.relation_labels,
                 mode=decoding,
                 threshold=relation_threshold,

@@ -311,10 +311,12 @@ class PairRanker:
         golds: list[list[bool]] = []
         label_rows: list[Features] = []
         label_y: list[int] = []
+        used = 0
         for article in articles:
             relations = clean_relations(article, relation_labels)
             if not relations:
                 continue
+            used += 1
             units = article.sorted_units()
             index = {u.id: k for k, u in enumerate(units)}
             cues = [_unit_cues(article.text, u) for u in units]
@@ -363,7 +365,7 @@ class PairRanker:
                 if abs(lw[k]) > 1e-9:
                     label_weights[lab][name] = float(lw[k])
         report = {
-            "articles": sum(1 for a in articles if a.relations),
+            "articles": used,
             "head_units": len(groups),
             "relations": len(label_y),
             "features": len(attach),
