@@ -135,6 +135,9 @@ def refit_ranker(fold: Path, tagger, overrides: list[str] = ()) -> dict:
             "rule_bonus": bonus,
             "ranker_mix": mix if mix < 1.0 else None,
             "unit_labels": rcfg.unit_labels,
+            "label_temperature": (
+                rcfg.ranker.label_temperature if rcfg.ranker is not None and mix < 1.0 else 0.0
+            ),
         },
     )
     return {
@@ -142,6 +145,7 @@ def refit_ranker(fold: Path, tagger, overrides: list[str] = ()) -> dict:
         "threshold": threshold,
         "rule_bonus": bonus,
         "ranker_mix": mix,
+        "label_temperature": tagger.spec.relations["label_temperature"],
         "dev_relation_f1": info["dev_relation_f1"],
     }
 

@@ -98,6 +98,58 @@ def test_pair_ranker_probs_are_a_distribution_per_head_unit():
     assert ranker.probs(gold.text, units, []).shape == (0, 3)
 
 
+def test_pair_ranker_scores_in_expectation_over_uncertain_unit_labels():
+    """With a label distribution per unit, each attachment and "no parent" score is the
+    expectation of the scores under the labels, so its log-odds interpolate between those of
+    the labels (the other units' labels, the last Conclusion and the rules' links stay as the
+    units give them); one-hot distributions change nothing; an unsure Evidence unit that the
+    argmax calls a Claim keeps part of an Evidence's attachment to the Claim after it."""
+    from argmine.pair_ranker import PairRanker
+
+    ranker = PairRanker.fit([_article(k) for k in range(8)], relation_labels=RELS)
+    gold = _article(9)
+    units = gold.sorted_units()
+    pairs = [(i, j) for i in range(4) for j in range(4) if i != j]
+    as_given = ranker.probs(gold.text, units, pairs)
+    own = [{u.label: 1.0} for u in units]
+    np.testing.assert_array_equal(ranker.probs(gold.text, units, pairs, label_probs=own), as_given)
+
+    def head_log_odds(probs, head):  # log P(head -> j) - log P(no parent), per candidate j
+        rows = [r for r, (i, _) in enumerate(pairs) if i == head]
+        attach = 1.0 - probs[rows, 0]
+        return np.log(attach) - math.log(1.0 - attach.sum())
+
+    def relabel(label):  # unit T2 (an Evidence) relabelled
+        return [u if k != 1 else ArgUnit(u.id, u.start, u.end, label) for k, u in enumerate(units)]
+
+    links = {(1, 3), (2, 3), (3, 0)}  # the rules' links, fixed: they depend on the labels too
+    as_claim = ranker.probs(gold.text, relabel("Claim"), pairs, links=links)
+    as_evidence = ranker.probs(gold.text, relabel("Evidence"), pairs, links=links)
+    unsure = [*own]
+    unsure[1] = {"Claim": 0.6, "Evidence": 0.4}
+    soft = ranker.probs(gold.text, relabel("Claim"), pairs, label_probs=unsure, links=links)
+    np.testing.assert_allclose(
+        head_log_odds(soft, 1),
+        0.6 * head_log_odds(as_claim, 1) + 0.4 * head_log_odds(as_evidence, 1),
+        rtol=1e-9,
+    )
+    to_claim = pairs.index((1, 3))
+    assert 1 - as_claim[to_claim, 0] < 1 - soft[to_claim, 0] < 1 - as_evidence[to_claim, 0]
+    with pytest.raises(ValueError, match="3 label distributions for 4 units"):
+        ranker.probs(gold.text, units, pairs, label_probs=own[:3])
+
+
+def test_tempered_label_distributions():
+    from argmine.inference import tempered
+
+    dist = {"Claim": 0.6, "Evidence": 0.3, "Conclusion": 0.1}
+    assert tempered(dist, 1.0) == pytest.approx(dist)
+    sharp, flat = tempered(dist, 0.5), tempered(dist, 4.0)
+    assert sharp["Claim"] == pytest.approx(0.36 / 0.46) and sharp["Claim"] > 0.6
+    assert flat["Claim"] < 0.6 and flat["Conclusion"] > 0.1
+    assert sum(flat.values()) == pytest.approx(1.0)
+
+
 def test_pair_ranker_fits_nothing_without_relations(caplog):
     from argmine.pair_ranker import PairRanker
 
@@ -167,9 +219,19 @@ def test_relations_ranker_config_is_strict(tmp_path):
     )
     cfg = run_config_from_dict({**base, "relations": {"ranker": {}}})
     assert cfg.relations.ranker.mix == "auto"
+    assert cfg.relations.ranker.label_temperature == 0.0
+    soft = run_config_from_dict({**base, "relations": {"ranker": {"label_temperature": 4}}})
+    assert soft.relations.ranker.label_temperature == 4.0
     fixed = run_config_from_dict({**base, "relations": {"ranker": {"mix": 0.25}}})
     assert fixed.relations.ranker.mix == 0.25
-    for bad in ({"mix": 1.5}, {"mix": "half"}, {"l2": 0}, {"weights": 1}):
+    for bad in (
+        {"mix": 1.5},
+        {"mix": "half"},
+        {"l2": 0},
+        {"weights": 1},
+        {"label_temperature": -1},
+        {"label_temperature": "soft"},
+    ):
         with pytest.raises(ConfigError):
             run_config_from_dict({**base, "relations": {"ranker": bad}})
     assert run_config_from_dict({**base, "relations": {}}).relations.tune_on == "gold_units"
@@ -284,3 +346,65 @@ def test_spans_labelled_by_tags_takes_each_span_label_from_the_token_tags(monkey
         (u.id, u.start, u.end, flipped[u.label]) for u in gold.sorted_units()
     ]
     assert got.relations == gold.relations
+
+
+@pytest.mark.slow
+def test_ranker_reads_the_segment_units_label_distributions_at_the_configured_temperature(
+    tmp_path,
+):
+    """Real training (tiny model, segment units, the ranker alone): the label temperature is
+    stored in the model dir and named in its card; tagging hands the ranker each predicted
+    unit's label distribution from the unit head (argmax = the unit's label), which changes
+    the relation scores against reading the labels as certain; metrics.json's end-to-end row
+    was scored the way tag scores."""
+    from dataclasses import replace
+
+    from argmine.config import load_run_config
+    from argmine.evaluate import relation_scores
+    from argmine.inference import decode_units
+    from argmine.tag import Tagger, load_gold
+    from argmine.train import train
+
+    starter = REPO / "annotations" / "starter.json"
+    config = load_run_config(
+        REPO / "configs" / "tiny.yaml",
+        overrides=[
+            f"output_dir={tmp_path / 'model'}",
+            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=10",
+            "units.mode=segments",
+            "relations.ranker={mix: 0.0, label_temperature: 4}",
+        ],
+    )
+    out = train(config, force=True).output_dir
+    spec = json.loads((out / "argmine.json").read_text())
+    assert spec["relations"]["label_temperature"] == 4.0
+    assert "at temperature 4" in (out / "README.md").read_text()
+    tagger = Tagger.load(out)
+    assert tagger.unit_source == "segments" and tagger.label_temperature == 4.0
+
+    gold = load_gold(out / "test.jsonl")
+    bare = [a.with_annotations([], []) for a in gold]
+    decoded = decode_units(
+        tagger.network, tagger.codec, bare, units="segments", encoder=tagger.encoder
+    )
+    assert sum(len(d.units) for d in decoded) > 0
+    for d in decoded:
+        assert len(d.label_probs) == len(d.units)
+        for unit, dist in zip(d.units, d.label_probs, strict=True):
+            assert set(dist) == set(tagger.spec.labels)
+            assert sum(dist.values()) == pytest.approx(1.0)
+            assert max(dist, key=dist.get) == unit.label
+
+    soft = tagger.predict(bare)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["relations_end_to_end"]["micro"]["f1"] == pytest.approx(
+        relation_scores(gold, soft, labels=RELS)["micro"]["f1"]
+    )
+    tagger.spec = replace(tagger.spec, relations={**tagger.spec.relations, "label_temperature": 0})
+    assert tagger.label_temperature == 0.0
+    hard = tagger.predict(bare)
+    assert [u for a in soft for u in a.units] == [u for a in hard for u in a.units]
+    scores = lambda arts: [(r.head, r.tail, r.label, r.score) for a in arts for r in a.relations]  # noqa: E731
+    assert scores(soft) != scores(hard)

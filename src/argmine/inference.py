@@ -199,6 +199,44 @@ def segment_probs(
     return candidates, _head_probs(model.unit_logits, vectors, feats)
 
 
+def _segment_units(
+    model: Any,
+    article: Article,
+    states: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    *,
+    labels: Sequence[str],
+    encoder: PairEncoder,
+    thresholds: Mapping[str, float] | None = None,
+    min_words: int | Mapping[str, int] = 0,
+    rule_bonus: float = 0.0,
+) -> tuple[list[ArgUnit], list[dict[str, float]]]:
+    """The rule candidates of ``article`` labelled by the unit head (``none`` dropped); score =
+    the probability of the chosen label, after ``rule_bonus`` is added to the log-probability
+    of each candidate's rule label (:func:`argmine.relations.with_rule_labels`); with each
+    kept unit its label distribution (the head's, ``none`` left out, renormalised)."""
+    candidates, probs = segment_probs(model, article, states, offsets, encoder=encoder)
+    probs = with_rule_labels(candidates, probs, labels, rule_bonus)
+    units: list[ArgUnit] = []
+    dists: list[dict[str, float]] = []
+    for unit, p in zip(candidates, probs, strict=True):
+        k = int(p.argmax())
+        if k == 0:
+            continue
+        label, score = labels[k - 1], float(p[k])
+        if thresholds is not None and score < float(thresholds.get(label, 0.0)):
+            continue
+        need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words
+        if need and len(article.text[unit.start : unit.end].split()) < need:
+            continue
+        units.append(
+            ArgUnit(f"T{len(units) + 1}", unit.start, unit.end, label, min(max(score, 0.0), 1.0))
+        )
+        mass = max(float(p[1:].sum()), 1e-12)
+        dists.append({lab: float(p[1 + k]) / mass for k, lab in enumerate(labels)})
+    return units, dists
+
+
 def segment_units(
     model: Any,
     article: Article,
@@ -214,23 +252,17 @@ def segment_units(
     """The rule candidates of ``article`` labelled by the unit head (``none`` dropped); score =
     the probability of the chosen label, after ``rule_bonus`` is added to the log-probability
     of each candidate's rule label (:func:`argmine.relations.with_rule_labels`)."""
-    candidates, probs = segment_probs(model, article, states, offsets, encoder=encoder)
-    probs = with_rule_labels(candidates, probs, labels, rule_bonus)
-    units: list[ArgUnit] = []
-    for unit, p in zip(candidates, probs, strict=True):
-        k = int(p.argmax())
-        if k == 0:
-            continue
-        label, score = labels[k - 1], float(p[k])
-        if thresholds is not None and score < float(thresholds.get(label, 0.0)):
-            continue
-        need = min_words.get(label, 0) if isinstance(min_words, Mapping) else min_words
-        if need and len(article.text[unit.start : unit.end].split()) < need:
-            continue
-        units.append(
-            ArgUnit(f"T{len(units) + 1}", unit.start, unit.end, label, min(max(score, 0.0), 1.0))
-        )
-    return units
+    return _segment_units(
+        model,
+        article,
+        states,
+        offsets,
+        labels=labels,
+        encoder=encoder,
+        thresholds=thresholds,
+        min_words=min_words,
+        rule_bonus=rule_bonus,
+    )[0]
 
 
 @_in_eval_mode
@@ -346,6 +378,8 @@ class Decoded:
     units: list[ArgUnit]
     states: np.ndarray | None = None
     offsets: list[tuple[int, int]] | None = None
+    #: per unit (same order) its label distribution, where the units came with one (segments)
+    label_probs: list[dict[str, float]] | None = None
 
 
 @_in_eval_mode
@@ -398,6 +432,7 @@ def decode_units(
     out = []
     for article, pred in zip(articles, preds, strict=True):
         states = offsets = None
+        dists: list[dict[str, float]] | None = None
         if need_states and pred.windows:
             states = pred.stitched_states(codec)
             _, offsets = codec.stitch(pred.windows, pred.probs)
@@ -417,8 +452,8 @@ def decode_units(
             )
             found = stage2.predict_units(inp, thresholds=thresholds is not None)
         elif units == "segments":
-            found = (
-                segment_units(
+            found, dists = (
+                _segment_units(
                     model,
                     article,
                     states,
@@ -430,7 +465,7 @@ def decode_units(
                     rule_bonus=unit_rule_bonus,
                 )
                 if states is not None
-                else []
+                else ([], [])
             )
         else:
             found = (
@@ -449,7 +484,10 @@ def decode_units(
                 else []
             )
         ordered = article.with_annotations(list(found), []).sorted_units()
-        out.append(Decoded(ordered, states, list(offsets) if offsets is not None else None))
+        if dists is not None:
+            by_span = {(u.start, u.end): d for u, d in zip(found, dists, strict=True)}
+            dists = [by_span[(u.start, u.end)] for u in ordered]
+        out.append(Decoded(ordered, states, list(offsets) if offsets is not None else None, dists))
     return out
 
 
@@ -496,15 +534,31 @@ def with_ranker(
     mix: float,
     *,
     links: set[tuple[int, int]] | None = None,
+    label_probs: Sequence[Mapping[str, float]] | None = None,
+    label_temperature: float = 0.0,
 ) -> np.ndarray:
     """The relation head's pair ``probs`` fused with ``ranker``'s (a
     :class:`argmine.pair_ranker.PairRanker`, or None: ``probs`` unchanged), the head's share
-    ``mix`` (:func:`argmine.pair_ranker.mix_pair_probs`)."""
+    ``mix`` (:func:`argmine.pair_ranker.mix_pair_probs`). With ``label_probs`` (each unit's
+    label distribution) and ``label_temperature`` > 0 the ranker scores each pair in
+    expectation over the two units' labels, the distributions sharpened or flattened by the
+    temperature (``p ** (1 / t)``, renormalised; 1 as given); 0 keeps the units' own labels."""
     if ranker is None or mix >= 1.0 or not len(pairs):
         return probs
     from argmine.pair_ranker import mix_pair_probs
 
-    return mix_pair_probs(pairs, probs, ranker.probs(text, units, pairs, links=links), mix)
+    soft = None
+    if label_probs is not None and label_temperature > 0:
+        soft = [tempered(d, label_temperature) for d in label_probs]
+    ranked = ranker.probs(text, units, pairs, links=links, label_probs=soft)
+    return mix_pair_probs(pairs, probs, ranked, mix)
+
+
+def tempered(dist: Mapping[str, float], temperature: float) -> dict[str, float]:
+    """``dist ** (1 / temperature)``, renormalised."""
+    powered = {k: max(float(v), 0.0) ** (1.0 / temperature) for k, v in dist.items()}
+    total = sum(powered.values())
+    return {k: v / total for k, v in powered.items()} if total > 0 else dict(dist)
 
 
 def decode_graph(
@@ -551,6 +605,7 @@ def predict_articles(
     unit_rule_bonus: float = 0.0,
     ranker: Any = None,
     ranker_mix: float = 1.0,
+    label_temperature: float = 0.0,
 ) -> list[Article]:
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
@@ -561,9 +616,10 @@ def predict_articles(
     :func:`argmine.relations.with_rule_labels`; ``ranker``, a
     :class:`argmine.pair_ranker.PairRanker`, fused with the relation head by
     :func:`argmine.pair_ranker.mix_pair_probs` with the head's share ``ranker_mix``, before the
-    rule bonus). ``collect`` receives ``(article, units in text order, candidate pairs, the
-    relation head's pair probabilities)`` per article, for tuning the relation decoding on dev
-    without another forward pass."""
+    rule bonus; ``label_temperature``: see :func:`with_ranker`, for segment units). ``collect``
+    receives ``(article, units in text order, candidate pairs, the relation head's pair
+    probabilities)`` per article, for tuning the relation decoding on dev without another
+    forward pass."""
     want_relations = relations and getattr(model, "relation_head", None) is not None
     decoded = decode_units(
         model,
@@ -597,7 +653,17 @@ def predict_articles(
                 if rule_bonus and ranker is not None and ranker_mix < 1.0
                 else None
             )
-            fused = with_ranker(article.text, found, pairs, probs, ranker, ranker_mix, links=links)
+            fused = with_ranker(
+                article.text,
+                found,
+                pairs,
+                probs,
+                ranker,
+                ranker_mix,
+                links=links,
+                label_probs=d.label_probs,
+                label_temperature=label_temperature,
+            )
             found, rels = decode_graph(
                 found,
                 pairs,

@@ -91,12 +91,25 @@ def _content_words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2)
 
 
-def ranker_features(
+@dataclass
+class _Context:
+    """What the pair features of one article share: each unit's paragraph, label, content
+    words and position cues, computed once per article."""
+
+    par: list[int]
+    links: set[tuple[int, int]]
+    label: list[str]
+    words: list[frozenset[str]]
+    contrast: list[bool]
+    last_in_par: list[bool]
+    first_in_par: list[bool]
+    last_conclusion: int | None
+    counts: dict[str, np.ndarray]  # per label: prefix counts of the units with that label
+
+
+def _context(
     text: str, units: Sequence[ArgUnit], links: set[tuple[int, int]] | None = None
-) -> list[tuple[dict[int, Features], Features]]:
-    """Per head unit ``i`` (``units`` in text order, labelled): the features of every other
-    unit ``j`` as its target, and of "no parent". ``links``: the rules' nearest-unit links
-    ``(i, j)`` over these units (:func:`argmine.relations.rule_links_of`; computed when None)."""
+) -> _Context:
     n = len(units)
     par = paragraph_ids(text, [u.start for u in units])
     if links is None:
@@ -104,68 +117,94 @@ def ranker_features(
 
         links = rule_link_pairs(units, par)
     label = [u.label for u in units]
-    words = [_content_words(text[u.start : u.end]) for u in units]
-    contrast = [bool(_CONTRAST.search(text[u.start : u.end])) for u in units]
-    last_in_par = [k == n - 1 or par[k + 1] != par[k] for k in range(n)]
-    first_in_par = [k == 0 or par[k - 1] != par[k] for k in range(n)]
     conclusions = [k for k in range(n) if label[k] == "Conclusion"]
-    last_conclusion = conclusions[-1] if conclusions else None
-    # prefix counts per label: how many units of a label lie strictly between two units
-    counts = {lab: np.cumsum([0] + [int(x == lab) for x in label]) for lab in set(label)}
-    out: list[tuple[dict[int, Features], Features]] = []
-    for i in range(n):
-        tails: dict[int, Features] = {}
-        for j in range(n):
-            if j == i:
-                continue
-            d = j - i
-            side = "b" if d < 0 else "a"
-            same = int(par[i] == par[j])
-            pair = f"{label[i]}>{label[j]}"
-            lo, hi = (j + 1, i) if d < 0 else (i + 1, j)
-            between = int(counts[label[j]][hi] - counts[label[j]][lo]) if hi > lo else 0
-            rank = min(between, 2)
-            overlap = len(words[i] & words[j]) / max(1, min(len(words[i]), len(words[j])))
-            f: Features = {
-                f"pair={pair}": 1.0,
-                f"d={max(-6, min(6, d))}": 1.0,
-                f"pair={pair},side={side},same_par={same}": 1.0,
-                f"par_dist={min(abs(par[i] - par[j]), 3)},side={side}": 1.0,
-                f"rank={label[j]},{side},{rank}": 1.0,
-                f"rank={label[j]},{side},{rank},same_par={same}": 1.0,
-                "distance": abs(d) / 10.0,
-                "overlap": overlap,
-            }
-            if last_in_par[j]:
-                f["tail_ends_par"] = 1.0
-                f[f"tail_ends_par,pair={pair}"] = 1.0
-            if first_in_par[j]:
-                f["tail_opens_par"] = 1.0
-            if j == n - 1:
-                f["tail_last"] = 1.0
-            if j == last_conclusion:
-                f["tail_last_conclusion"] = 1.0
-                f[f"tail_last_conclusion,head={label[i]}"] = 1.0
-            if (i, j) in links:
-                f["rule_link"] = 1.0
-                f[f"rule_link,pair={pair}"] = 1.0
-            if (j, i) in links:
-                f["rule_link_reversed"] = 1.0
-            if contrast[i]:
-                f["head_contrast"] = 1.0
-                f[f"head_contrast,side={side},same_par={same}"] = 1.0
-            tails[j] = f
-        root: Features = {f"root,head={label[i]}": 1.0}
-        if i == n - 1:
-            root["root,last"] = 1.0
-        if i == last_conclusion:
-            root["root,last_conclusion"] = 1.0
-        if par[i] == par[-1]:
-            root["root,last_par"] = 1.0
-        if i == 0:
-            root["root,first"] = 1.0
-        out.append((tails, root))
-    return out
+    return _Context(
+        par=par,
+        links=links,
+        label=label,
+        words=[_content_words(text[u.start : u.end]) for u in units],
+        contrast=[bool(_CONTRAST.search(text[u.start : u.end])) for u in units],
+        last_in_par=[k == n - 1 or par[k + 1] != par[k] for k in range(n)],
+        first_in_par=[k == 0 or par[k - 1] != par[k] for k in range(n)],
+        last_conclusion=conclusions[-1] if conclusions else None,
+        counts={lab: np.cumsum([0] + [int(x == lab) for x in label]) for lab in sorted(set(label))},
+    )
+
+
+def _pair_features(c: _Context, i: int, j: int, li: str, lj: str) -> Features:
+    """The features of head ``i`` (labelled ``li``) attaching to ``j`` (labelled ``lj``); the
+    other units keep their labels in ``c``."""
+    n = len(c.label)
+    d = j - i
+    side = "b" if d < 0 else "a"
+    same = int(c.par[i] == c.par[j])
+    pair = f"{li}>{lj}"
+    lo, hi = (j + 1, i) if d < 0 else (i + 1, j)
+    counts = c.counts.get(lj)
+    between = int(counts[hi] - counts[lo]) if hi > lo and counts is not None else 0
+    rank = min(between, 2)
+    wi, wj = c.words[i], c.words[j]
+    overlap = len(wi & wj) / max(1, min(len(wi), len(wj)))
+    f: Features = {
+        f"pair={pair}": 1.0,
+        f"d={max(-6, min(6, d))}": 1.0,
+        f"pair={pair},side={side},same_par={same}": 1.0,
+        f"par_dist={min(abs(c.par[i] - c.par[j]), 3)},side={side}": 1.0,
+        f"rank={lj},{side},{rank}": 1.0,
+        f"rank={lj},{side},{rank},same_par={same}": 1.0,
+        "distance": abs(d) / 10.0,
+        "overlap": overlap,
+    }
+    if c.last_in_par[j]:
+        f["tail_ends_par"] = 1.0
+        f[f"tail_ends_par,pair={pair}"] = 1.0
+    if c.first_in_par[j]:
+        f["tail_opens_par"] = 1.0
+    if j == n - 1:
+        f["tail_last"] = 1.0
+    if j == c.last_conclusion:
+        f["tail_last_conclusion"] = 1.0
+        f[f"tail_last_conclusion,head={li}"] = 1.0
+    if (i, j) in c.links:
+        f["rule_link"] = 1.0
+        f[f"rule_link,pair={pair}"] = 1.0
+    if (j, i) in c.links:
+        f["rule_link_reversed"] = 1.0
+    if c.contrast[i]:
+        f["head_contrast"] = 1.0
+        f[f"head_contrast,side={side},same_par={same}"] = 1.0
+    return f
+
+
+def _root_features(c: _Context, i: int, li: str) -> Features:
+    """The features of head ``i`` (labelled ``li``) having no parent."""
+    root: Features = {f"root,head={li}": 1.0}
+    if i == len(c.label) - 1:
+        root["root,last"] = 1.0
+    if i == c.last_conclusion:
+        root["root,last_conclusion"] = 1.0
+    if c.par[i] == c.par[-1]:
+        root["root,last_par"] = 1.0
+    if i == 0:
+        root["root,first"] = 1.0
+    return root
+
+
+def ranker_features(
+    text: str, units: Sequence[ArgUnit], links: set[tuple[int, int]] | None = None
+) -> list[tuple[dict[int, Features], Features]]:
+    """Per head unit ``i`` (``units`` in text order, labelled): the features of every other
+    unit ``j`` as its target, and of "no parent". ``links``: the rules' nearest-unit links
+    ``(i, j)`` over these units (:func:`argmine.relations.rule_links_of`; computed when None)."""
+    c = _context(text, units, links)
+    n = len(units)
+    return [
+        (
+            {j: _pair_features(c, i, j, c.label[i], c.label[j]) for j in range(n) if j != i},
+            _root_features(c, i, c.label[i]),
+        )
+        for i in range(n)
+    ]
 
 
 @dataclass(frozen=True)
@@ -207,14 +246,17 @@ def label_features(
     j: int,
     *,
     cues: Sequence[_Cues] | None = None,
+    pair_labels: tuple[str, str] | None = None,
 ) -> Features:
     """Features of the relation label of the pair ``i -> j`` (text order): the label pair,
     contrast, concession, negation and reporting cues of the two units, "but" between them,
     the head's first content words and the words before it. ``cues``: each unit's part,
-    computed once per article (:func:`_unit_cues`) when the caller scores many pairs."""
+    computed once per article (:func:`_unit_cues`) when the caller scores many pairs;
+    ``pair_labels``: the two units' labels, if not their own."""
     head = cues[i] if cues is not None else _unit_cues(text, units[i])
     tail = cues[j] if cues is not None else _unit_cues(text, units[j])
-    pair = f"{units[i].label}>{units[j].label}"
+    li, lj = pair_labels if pair_labels is not None else (units[i].label, units[j].label)
+    pair = f"{li}>{lj}"
     f: Features = {"bias": 1.0, f"pair={pair}": 1.0, **head.as_head}
     if tail.reports:
         f["tail_reports"] = 1.0
@@ -228,6 +270,27 @@ def label_features(
     if _BUT.search(text, lo, max(lo, hi)):
         f["but_between"] = 1.0
     return f
+
+
+#: label options below this probability are left out of the expected scores (then renormalised)
+MIN_LABEL_PROB = 0.02
+
+
+def _label_options(
+    units: Sequence[ArgUnit], label_probs: Sequence[Mapping[str, float]] | None
+) -> list[list[tuple[str, float]]]:
+    """Per unit the labels the expected scores run over, with their weights: its own label
+    alone without ``label_probs``."""
+    if label_probs is None:
+        return [[(u.label, 1.0)] for u in units]
+    if len(label_probs) != len(units):
+        raise ValueError(f"{len(label_probs)} label distributions for {len(units)} units")
+    out = []
+    for unit, dist in zip(units, label_probs, strict=True):
+        kept = [(lab, float(p)) for lab, p in dist.items() if p >= MIN_LABEL_PROB]
+        total = sum(p for _, p in kept)
+        out.append([(lab, p / total) for lab, p in kept] if total > 0 else [(unit.label, 1.0)])
+    return out
 
 
 # -- fitting ---------------------------------------------------------------------------------
@@ -384,32 +447,59 @@ class PairRanker:
         pairs: Sequence[tuple[int, int]],
         *,
         links: set[tuple[int, int]] | None = None,
+        label_probs: Sequence[Mapping[str, float]] | None = None,
     ) -> np.ndarray:
         """``len(pairs) x (1 + R)`` class probabilities of the candidate ``pairs`` over
         ``units`` (text order), in the format of :func:`argmine.inference.relation_probs`:
         per head unit a softmax over its candidate tails and "no parent"; column 0 is
-        1 - P(attach), the others P(attach) x P(label)."""
+        1 - P(attach), the others P(attach) x P(label).
+
+        ``label_probs``: per unit a distribution over its span label (predicted units: the
+        unit head's), else each unit's own label. Every score is then its expectation over the
+        two units' labels (the weights are linear in the features), so a unit the model is
+        unsure about no longer commits the ranker to one label pair."""
         r = len(self.relation_labels)
         out = np.zeros((len(pairs), 1 + r), dtype=np.float64)
         if not pairs:
             return out
-        feats = ranker_features(text, units, links)
+        c = _context(text, units, links)
+        options = _label_options(units, label_probs)
         cues = [_unit_cues(text, u) for u in units]
         by_head: dict[int, list[int]] = {}
         for row, (i, _) in enumerate(pairs):
             by_head.setdefault(i, []).append(row)
         for i, rows in by_head.items():
-            tails, root = feats[i]
             scores = np.array(
-                [self._score(self.attach, tails[pairs[row][1]]) for row in rows]
-                + [self._score(self.attach, root)]
+                [
+                    sum(
+                        pa * pb * self._score(self.attach, _pair_features(c, i, j, a, b))
+                        for a, pa in options[i]
+                        for b, pb in options[j]
+                    )
+                    for j in (pairs[row][1] for row in rows)
+                ]
+                + [
+                    sum(
+                        pa * self._score(self.attach, _root_features(c, i, a))
+                        for a, pa in options[i]
+                    )
+                ]
             )
             p = np.exp(scores - scores.max())
             p /= p.sum()
             for k, row in enumerate(rows):
                 j = pairs[row][1]
-                lf = label_features(text, units, i, j, cues=cues)
-                ls = np.array([self._score(self.label[lab], lf) for lab in self.relation_labels])
+                ls = np.zeros(r)
+                for a, pa in options[i]:
+                    for b, pb in options[j]:
+                        lf = label_features(text, units, i, j, cues=cues, pair_labels=(a, b))
+                        ls += (
+                            pa
+                            * pb
+                            * np.array(
+                                [self._score(self.label[lab], lf) for lab in self.relation_labels]
+                            )
+                        )
                 lp = np.exp(ls - ls.max())
                 lp /= lp.sum()
                 out[row, 0] = 1.0 - p[k]

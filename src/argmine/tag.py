@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from argmine.document import Article, dumps_article
+from argmine.document import ArgUnit, Article, dumps_article
 from argmine.errors import InputError, ModelError, OutputExistsError, UsageError
 from argmine.fileio import atomic_writer
 
@@ -133,6 +133,14 @@ class Tagger:
         """The relation head's share beside the pair ranker (1: the head alone)."""
         mix = (self.spec.relations or {}).get("ranker_mix")
         return 1.0 if self.ranker is None or mix is None else float(mix)
+
+    @property
+    def label_temperature(self) -> float:
+        """How the pair ranker reads predicted units' labels (0: as certain; see
+        :func:`argmine.inference.with_ranker`)."""
+        if self.ranker is None:
+            return 0.0
+        return float((self.spec.relations or {}).get("label_temperature") or 0.0)
 
     @property
     def has_relations(self) -> bool:
@@ -352,6 +360,7 @@ class Tagger:
             unit_rule_bonus=float(self.spec.unit_rule_bonus),
             ranker=self.ranker,
             ranker_mix=self.ranker_mix,
+            label_temperature=self.label_temperature,
         )
         for tagged in out:
             tagged.meta["model"] = self.name
@@ -509,7 +518,16 @@ class Ensemble:
                     pairs, probs = relation_probs(
                         t.network, article, found, d.states, d.offsets, t.encoder
                     )
-                    probs = with_ranker(article.text, found, pairs, probs, t.ranker, t.ranker_mix)
+                    probs = with_ranker(
+                        article.text,
+                        found,
+                        pairs,
+                        probs,
+                        t.ranker,
+                        t.ranker_mix,
+                        label_probs=_label_probs_of(found, d),
+                        label_temperature=t.label_temperature,
+                    )
                     bonus = float((t.spec.relations or {}).get("rule_bonus", 0.0))
                     pair_sets.append(pairs)
                     prob_sets.append(with_rule_bonus(article.text, found, pairs, probs, bonus))
@@ -530,6 +548,16 @@ class Ensemble:
             tagged.meta["model"] = self.name
             out.append(tagged)
         return out
+
+
+def _label_probs_of(units: Sequence[ArgUnit], decoded: Any) -> list[dict[str, float]] | None:
+    """Each of ``units``' label distribution as one ensemble member decoded it (a unit the
+    member did not find, after fusion: its own label, certain); None when the member's units
+    came without distributions."""
+    if decoded.label_probs is None:
+        return None
+    by_span = {(u.start, u.end): p for u, p in zip(decoded.units, decoded.label_probs, strict=True)}
+    return [by_span.get((u.start, u.end)) or {u.label: 1.0} for u in units]
 
 
 def load_predictor(

@@ -449,7 +449,14 @@ def _model_card(
             )
             + (
                 f", fused with the feature-based pair ranker ({PAIR_RANKER_FILE}; the head's "
-                f"share {spec.relations['ranker_mix']:g}, chosen on dev)"
+                f"share {spec.relations['ranker_mix']:g}, chosen on dev"
+                + (
+                    f"; on predicted units it scores over the unit head's label distributions "
+                    f"at temperature {spec.relations['label_temperature']:g}"
+                    if spec.relations.get("label_temperature")
+                    else ""
+                )
+                + ")"
                 if spec.relations.get("ranker_mix") is not None
                 else ""
             )
@@ -665,6 +672,7 @@ def train(
         unit_rule_bonus: float = 0.0,
         ranker: Any = None,
         ranker_mix: float = 1.0,
+        label_temperature: float = 0.0,
     ) -> list[Article]:
         pred = predict_articles(
             model,
@@ -687,6 +695,7 @@ def train(
             unit_rule_bonus=unit_rule_bonus,
             ranker=ranker,
             ranker_mix=ranker_mix,
+            label_temperature=label_temperature,
         )
         return fold_unannotated(pred, articles)
 
@@ -922,6 +931,11 @@ def train(
             "unit_labels": rcfg.unit_labels,
             "rule_links": encoder.rule_links,
             "ranker_mix": ranker_mix if ranker is not None else None,
+            "label_temperature": (
+                rcfg.ranker.label_temperature
+                if ranker is not None and rcfg.ranker is not None
+                else 0.0
+            ),
         }
         metrics["relation_decoding"] = {
             "tuned_on": rcfg.tune_on,
@@ -955,6 +969,7 @@ def train(
             unit_rule_bonus=unit_rule_bonus,
             ranker=ranker,
             ranker_mix=ranker_mix,
+            label_temperature=relation_spec["label_temperature"] if relation_spec else 0.0,
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]

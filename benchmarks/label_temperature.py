@@ -1,0 +1,93 @@
+"""How the pair ranker should read predicted units' labels: relation F1 end to end of finished
+CV fold models, dev and test, for each ``relations.ranker.label_temperature``.
+
+On predicted (segment) units the ranker can score each pair in expectation over the unit
+head's label distributions of the two units, raised to ``1 / t`` (t = 0: the argmax labels as
+if certain; 1: as given; larger: flatter). The fold models keep everything else they chose on
+dev (decoding, threshold, rule bonus, the ranker's share); counts pooled over the folds. The
+temperature is chosen on the dev rows (docs/benchmarks.md, "Session 12"):
+
+    .venv/bin/python benchmarks/relations.py --only starter --runs RUNS     # the fold models
+    .venv/bin/python benchmarks/label_temperature.py RUNS/starter-cv --temps 0,0.5,1,2,4,8,16
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from relations import RELATIONS, fold_dirs  # noqa: E402
+
+from argmine.config import load_run_config  # noqa: E402
+from argmine.data import load_sources, split_articles  # noqa: E402
+from argmine.document import iter_jsonl_articles  # noqa: E402
+from argmine.evaluate import relation_scores  # noqa: E402
+from argmine.inference import predict_articles  # noqa: E402
+
+
+def main() -> int:
+    from argmine.tag import Tagger
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", type=Path, help="a CV run's directory (fold-0, fold-1, ...)")
+    ap.add_argument("--temps", default="0,0.5,1,2,4,8,16")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    temps = [float(x) for x in args.temps.split(",")]
+    folds = fold_dirs(args.runs)
+    if not folds:
+        print(f"no fold models under {args.runs}", file=sys.stderr)
+        return 1
+    pooled: dict[tuple[str, float], list[int]] = {}
+    for fold in folds:
+        tagger = Tagger.load(fold, threads=args.threads)
+        if tagger.ranker is None:
+            print(f"{fold.name}: no pair ranker (the head alone was chosen); skipped")
+            continue
+        config = load_run_config(fold / "config.yaml")
+        articles = load_sources(config, labels=list(tagger.spec.labels))
+        dev = split_articles(articles, config.data.splits, seed=config.seed)["dev"]
+        test = list(iter_jsonl_articles((fold / "test.jsonl").open(encoding="utf-8")))
+        rel = tagger.spec.relations
+        cells = []
+        for split, gold in (("dev", dev), ("test", test)):
+            bare = [a.with_annotations([], []) for a in gold]
+            for t in temps:
+                pred = predict_articles(
+                    tagger.network,
+                    tagger.codec,
+                    bare,
+                    units=tagger.unit_source,
+                    encoder=tagger.encoder,
+                    decoding=rel["decoding"],
+                    relation_threshold=rel["threshold"],
+                    rule_bonus=float(rel.get("rule_bonus", 0.0)),
+                    unit_labels=rel.get("unit_labels", "tagger"),
+                    thresholds=tagger.spec.thresholds,
+                    min_words=tagger.spec.min_words,
+                    pad_id=tagger.pad_id,
+                    unit_rule_bonus=float(tagger.spec.unit_rule_bonus),
+                    ranker=tagger.ranker,
+                    ranker_mix=tagger.ranker_mix,
+                    label_temperature=t,
+                )
+                m = relation_scores(gold, pred, labels=RELATIONS)["overlap"]["micro"]
+                acc = pooled.setdefault((split, t), [0, 0, 0])
+                for k, key in enumerate(("tp", "fp", "fn")):
+                    acc[k] += m[key]
+                cells.append(f"{split} t={t:g} {m['f1']:.3f}")
+        print(f"{fold.name} (head share {tagger.ranker_mix:g}): " + " | ".join(cells), flush=True)
+    print("\npooled over the folds: relation F1 end to end (tp / fp / fn)")
+    for (split, t), (tp, fp, fn) in sorted(pooled.items()):
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        print(f"  {split:4s} t={t:<5g} {f1:.4f}  ({tp} / {fp} / {fn})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
