@@ -408,3 +408,18 @@ def test_ranker_reads_the_segment_units_label_distributions_at_the_configured_te
     assert [u for a in soft for u in a.units] == [u for a in hard for u in a.units]
     scores = lambda arts: [(r.head, r.tail, r.label, r.score) for a in arts for r in a.relations]  # noqa: E731
     assert scores(soft) != scores(hard)
+
+
+def test_an_ensemble_member_hands_the_ranker_its_own_label_distributions():
+    """After span fusion, each fused unit takes the distribution the member decoded for the
+    same span; a span the member did not find counts as its fused label, certain; a member
+    whose units came without distributions (BIO units) hands none."""
+    from argmine.inference import Decoded
+    from argmine.tag import _label_probs_of
+
+    mine = [ArgUnit("T1", 0, 10, "Claim"), ArgUnit("T2", 12, 30, "Evidence")]
+    dists = [{"Claim": 0.7, "Evidence": 0.3}, {"Claim": 0.1, "Evidence": 0.9}]
+    fused = [ArgUnit("T1", 12, 30, "Evidence"), ArgUnit("T2", 31, 40, "Claim")]
+    got = _label_probs_of(fused, Decoded(mine, label_probs=dists))
+    assert got == [{"Claim": 0.1, "Evidence": 0.9}, {"Claim": 1.0}]
+    assert _label_probs_of(fused, Decoded(mine)) is None
