@@ -241,28 +241,35 @@ def test_relations_ranker_config_is_strict(tmp_path):
         run_config_from_dict({**base, "relations": {"tune_on": "predicted"}})
 
 
-@pytest.mark.slow
-def test_train_fits_the_ranker_chooses_its_share_on_dev_and_tag_applies_it(tmp_path):
-    """Real training (tiny random-init model, starter pieces): the ranker is fitted, its share
-    chosen on dev and stored; tagging the held-out pieces with it beats the same model's head
-    alone on gold units; without its file the model dir fails to load in one line."""
+def _tiny_starter_config(tmp_path, *overrides: str):
+    """configs/tiny.yaml on the starter pieces, 10 steps, with ``overrides``."""
     from argmine.config import load_run_config
-    from argmine.evaluate import relation_scores
-    from argmine.pair_ranker import FILENAME, MIX_GRID
-    from argmine.tag import Tagger, load_gold
-    from argmine.train import train
 
     starter = REPO / "annotations" / "starter.json"
-    config = load_run_config(
+    return load_run_config(
         REPO / "configs" / "tiny.yaml",
         overrides=[
             f"output_dir={tmp_path / 'model'}",
             f"data.sources=[{{format: labelstudio, path: {starter}}}]",
             f"data.cache_dir={tmp_path / 'cache'}",
             "train.max_steps=10",
-            "relations.ranker={mix: auto}",
-            "relations.tune_on=gold_spans",
+            *overrides,
         ],
+    )
+
+
+@pytest.mark.slow
+def test_train_fits_the_ranker_chooses_its_share_on_dev_and_tag_applies_it(tmp_path):
+    """Real training (tiny random-init model, starter pieces): the ranker is fitted, its share
+    chosen on dev and stored; tagging the held-out pieces with it beats the same model's head
+    alone on gold units; without its file the model dir fails to load in one line."""
+    from argmine.evaluate import relation_scores
+    from argmine.pair_ranker import FILENAME, MIX_GRID
+    from argmine.tag import Tagger, load_gold
+    from argmine.train import train
+
+    config = _tiny_starter_config(
+        tmp_path, "relations.ranker={mix: auto}", "relations.tune_on=gold_spans"
     )
     result = train(config, force=True)
     out = result.output_dir
@@ -359,23 +366,13 @@ def test_ranker_reads_the_segment_units_label_distributions_at_the_configured_te
     was scored the way tag scores."""
     from dataclasses import replace
 
-    from argmine.config import load_run_config
     from argmine.evaluate import relation_scores
     from argmine.inference import decode_units
     from argmine.tag import Tagger, load_gold
     from argmine.train import train
 
-    starter = REPO / "annotations" / "starter.json"
-    config = load_run_config(
-        REPO / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={tmp_path / 'model'}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            f"data.cache_dir={tmp_path / 'cache'}",
-            "train.max_steps=10",
-            "units.mode=segments",
-            "relations.ranker={mix: 0.0, label_temperature: 4}",
-        ],
+    config = _tiny_starter_config(
+        tmp_path, "units.mode=segments", "relations.ranker={mix: 0.0, label_temperature: 4}"
     )
     out = train(config, force=True).output_dir
     spec = json.loads((out / "argmine.json").read_text())
