@@ -506,6 +506,86 @@ class PairRanker:
                 out[row, 1:] = p[k] * lp
         return out
 
+    def structure_evidence(
+        self,
+        text: str,
+        units: Sequence[ArgUnit],
+        pairs: Sequence[tuple[int, int]],
+        parents: Mapping[int, set[int]],
+        *,
+        links: set[tuple[int, int]] | None = None,
+        label_probs: Sequence[Mapping[str, float]] | None = None,
+    ) -> list[dict[str, float]]:
+        """What a decoded graph says about each unit's label: per unit ``i`` and each label
+        ``a`` it may have (its options under ``label_probs``, as in :meth:`probs`), the ranker's
+        log-likelihood of the edges that touch ``i`` with ``i`` labelled ``a`` and every other
+        unit in expectation over its labels: ``i``'s own choice (its targets
+        ``parents[i]``, or "no parent" when it has none) and the choice of each unit that
+        attaches to ``i``. The attachment model was fitted on gold labels, so it has learnt
+        which labels sit where in a graph (a unit something supports is rarely evidence, a unit
+        that supports nothing rarely evidence); :func:`argmine.inference.relabel_by_structure`
+        adds this, scaled, to the unit head's log-probabilities. Only ``pairs`` (the candidate
+        scope) count as targets."""
+        n = len(units)
+        if not n:
+            return []
+        c = _context(text, units, links)
+        options = _label_options(units, label_probs)
+        cands: dict[int, list[int]] = {}
+        for i, j in pairs:
+            cands.setdefault(i, []).append(j)
+        # per candidate pair: its score for each label of the head (the tail in expectation)
+        # and for each label of the tail (the head in expectation)
+        by_head_label: dict[tuple[int, int], dict[str, float]] = {}
+        by_tail_label: dict[tuple[int, int], dict[str, float]] = {}
+        for i, tails in cands.items():
+            for j in tails:
+                table = {
+                    (a, b): self._score(self.attach, _pair_features(c, i, j, a, b))
+                    for a, _ in options[i]
+                    for b, _ in options[j]
+                }
+                by_head_label[(i, j)] = {
+                    a: sum(pb * table[(a, b)] for b, pb in options[j]) for a, _ in options[i]
+                }
+                by_tail_label[(i, j)] = {
+                    b: sum(pa * table[(a, b)] for a, pa in options[i]) for b, _ in options[j]
+                }
+        root = [
+            {a: self._score(self.attach, _root_features(c, i, a)) for a, _ in options[i]}
+            for i in range(n)
+        ]
+
+        def expected(i: int, j: int) -> float:
+            return sum(pa * by_head_label[(i, j)][a] for a, pa in options[i])
+
+        def chosen(scores: Mapping[int, float], root_score: float, targets: set[int]) -> float:
+            everything = [*scores.values(), root_score]
+            picked = [scores[j] for j in targets if j in scores] if targets else [root_score]
+            if not picked:
+                return 0.0
+            return float(np.logaddexp.reduce(picked) - np.logaddexp.reduce(everything))
+
+        out: list[dict[str, float]] = []
+        for i in range(n):
+            mine = parents.get(i, set())
+            children = [k for k in cands if k != i and i in parents.get(k, set())]
+            evidence = {}
+            for a, _ in options[i]:
+                own = chosen(
+                    {j: by_head_label[(i, j)][a] for j in cands.get(i, [])}, root[i][a], mine
+                )
+                for k in children:
+                    scores = {
+                        j: (by_tail_label[(k, j)][a] if j == i else expected(k, j))
+                        for j in cands[k]
+                    }
+                    root_k = sum(pb * root[k][b] for b, pb in options[k])
+                    own += chosen(scores, root_k, parents[k])
+                evidence[a] = own
+            out.append(evidence)
+        return out
+
     # -- files ---------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         from argmine.fileio import atomic_write_text
