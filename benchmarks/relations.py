@@ -138,7 +138,6 @@ def refit_ranker(fold: Path, tagger, overrides: list[str] = ()) -> dict:
             "label_temperature": (
                 rcfg.ranker.label_temperature if rcfg.ranker is not None and mix < 1.0 else 0.0
             ),
-            "relabel": rcfg.ranker.relabel if rcfg.ranker is not None and mix < 1.0 else 0.0,
         },
     )
     return {
@@ -147,7 +146,6 @@ def refit_ranker(fold: Path, tagger, overrides: list[str] = ()) -> dict:
         "rule_bonus": bonus,
         "ranker_mix": mix,
         "label_temperature": tagger.spec.relations["label_temperature"],
-        "relabel": tagger.spec.relations["relabel"],
         "dev_relation_f1": info["dev_relation_f1"],
     }
 

@@ -139,61 +139,6 @@ def test_pair_ranker_scores_in_expectation_over_uncertain_unit_labels():
         ranker.probs(gold.text, units, pairs, label_probs=own[:3])
 
 
-def test_structure_evidence_scores_each_label_by_the_decoded_edges_and_relabels_the_unit():
-    """A unit the unit head calls a Claim by a hair (0.55) but that supports the Claim after
-    it, as the planted Evidence does: the ranker's log-likelihood of its edge is higher as
-    Evidence, computed in expectation over the other units' labels and equal, when they are
-    certain, to what :meth:`PairRanker.probs` gives with the unit relabelled; the relabelling
-    then moves it to Evidence by Bayes' rule, and weight 0 moves nothing."""
-    from argmine.inference import relabel_by_structure
-    from argmine.pair_ranker import PairRanker
-
-    ranker = PairRanker.fit([_article(k) for k in range(8)], relation_labels=RELS)
-    gold = _article(9)
-    gold_units = gold.sorted_units()
-    pairs = [(i, j) for i in range(4) for j in range(4) if i != j]
-    parents = {1: {3}, 2: {3}, 3: {0}}  # the gold graph: T2 -> T4, T3 -> T4, T4 -> T1
-    links = {(1, 3), (2, 3), (3, 0)}
-
-    def relabel(label):
-        return [
-            u if k != 1 else ArgUnit(u.id, u.start, u.end, label, 0.5)
-            for k, u in enumerate(gold_units)
-        ]
-
-    units = relabel("Claim")
-    dists = [{u.label: 1.0} for u in units]
-    dists[1] = {"Claim": 0.55, "Evidence": 0.45}
-    ev = ranker.structure_evidence(gold.text, units, pairs, parents, links=links, label_probs=dists)
-    assert [sorted(e) for e in ev] == [["Claim"], ["Claim", "Evidence"], ["Evidence"], ["Claim"]]
-    row = pairs.index((1, 3))
-    for label in ("Claim", "Evidence"):  # T2 has no children: only its own choice counts
-        p = ranker.probs(gold.text, relabel(label), pairs, links=links)
-        assert ev[1][label] == pytest.approx(math.log(1.0 - p[row, 0]), rel=1e-9)
-    assert ev[1]["Evidence"] > ev[1]["Claim"]
-    new_units, new_dists = relabel_by_structure(units, dists, ev, 1.0)
-    assert [u.label for u in new_units] == ["Claim", "Evidence", "Evidence", "Claim"]
-    odds = 0.45 * math.exp(ev[1]["Evidence"]) / (0.55 * math.exp(ev[1]["Claim"]))
-    assert new_dists[1]["Evidence"] == pytest.approx(odds / (1 + odds))
-    # the score is rescaled as the label's probability was (0.5 for a probability of 0.55)
-    assert new_units[1].score == pytest.approx(0.5 / 0.55 * new_dists[1]["Evidence"])
-    assert new_units[1].id == "T2" and new_units[0] is units[0]
-    unchanged, _ = relabel_by_structure(units, dists, ev, 0.0)
-    assert [u.label for u in unchanged] == [u.label for u in units]
-    # T4's evidence adds the choices of the units that attach to it (T2, T3) to its own (T4 ->
-    # T1): with the others certain, the log-probabilities of the three edges with T4 relabelled
-    four = [{u.label: 1.0} for u in gold_units[:3]] + [{"Claim": 0.5, "Evidence": 0.5}]
-    ev4 = ranker.structure_evidence(
-        gold.text, gold_units, pairs, parents, links=links, label_probs=four
-    )[3]
-    for label in ("Claim", "Evidence"):
-        as_label = [*gold_units[:3], ArgUnit("T4", gold_units[3].start, gold_units[3].end, label)]
-        p = ranker.probs(gold.text, as_label, pairs, links=links)
-        edges = [pairs.index(e) for e in ((1, 3), (2, 3), (3, 0))]
-        assert ev4[label] == pytest.approx(float(np.log(1.0 - p[edges, 0]).sum()), rel=1e-9)
-    assert ev4["Claim"] > ev4["Evidence"]
-
-
 def test_tempered_label_distributions():
     from argmine.inference import tempered
 
@@ -277,9 +222,6 @@ def test_relations_ranker_config_is_strict(tmp_path):
     assert cfg.relations.ranker.label_temperature == 0.0
     soft = run_config_from_dict({**base, "relations": {"ranker": {"label_temperature": 4}}})
     assert soft.relations.ranker.label_temperature == 4.0
-    assert cfg.relations.ranker.relabel == 0.0
-    again = run_config_from_dict({**base, "relations": {"ranker": {"relabel": 0.5}}})
-    assert again.relations.ranker.relabel == 0.5
     fixed = run_config_from_dict({**base, "relations": {"ranker": {"mix": 0.25}}})
     assert fixed.relations.ranker.mix == 0.25
     for bad in (
@@ -289,8 +231,6 @@ def test_relations_ranker_config_is_strict(tmp_path):
         {"weights": 1},
         {"label_temperature": -1},
         {"label_temperature": "soft"},
-        {"relabel": -0.5},
-        {"relabel": "yes"},
     ):
         with pytest.raises(ConfigError):
             run_config_from_dict({**base, "relations": {"ranker": bad}})

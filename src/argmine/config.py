@@ -422,16 +422,11 @@ class RankerConfig(_Strict):
     its weights. ``label_temperature``: on predicted units that come with a label distribution
     (segment units), the ranker scores each pair in expectation over the two units' labels,
     the distributions raised to ``1 / label_temperature`` (1: as the unit head gives them;
-    larger: flatter); 0 scores the predicted labels as if they were certain. ``relabel``: on
-    such units, after the graph is decoded, each unit's label distribution times
-    ``exp(relabel x`` the ranker's log-likelihood of the graph's edges at that label``)``
-    relabels it and the pairs are scored and decoded once more (0: off;
-    :func:`argmine.inference.relabel_by_structure`)."""
+    larger: flatter); 0 scores the predicted labels as if they were certain."""
 
     mix: Literal["auto"] | Annotated[float, Field(ge=0.0, le=1.0)] = "auto"
     l2: float = Field(1e-3, gt=0.0)
     label_temperature: float = Field(0.0, ge=0.0, le=100.0)
-    relabel: float = Field(0.0, ge=0.0, le=100.0)
 
 
 class RelationsConfig(_Strict):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -555,68 +554,6 @@ def with_ranker(
     return mix_pair_probs(pairs, probs, ranked, mix)
 
 
-def _relabelled(
-    text: str,
-    units: Sequence[ArgUnit],
-    pairs: Sequence[tuple[int, int]],
-    rels: Sequence[Any],
-    dists: Sequence[Mapping[str, float]],
-    ranker: Any,
-    links: set[tuple[int, int]] | None,
-    label_temperature: float,
-    weight: float,
-) -> tuple[list[ArgUnit], list[dict[str, float]]]:
-    """One round of :func:`relabel_by_structure` on a decoded graph ``rels`` over ``units``."""
-    index = {u.id: k for k, u in enumerate(units)}
-    parents: dict[int, set[int]] = {}
-    for r in rels:
-        parents.setdefault(index[r.head], set()).add(index[r.tail])
-    # the labels each unit may take: its distribution as the ranker reads it (as given at
-    # temperature 0, where the ranker itself reads the argmax labels)
-    soft = [tempered(x, label_temperature) for x in dists] if label_temperature > 0 else dists
-    evidence = ranker.structure_evidence(text, units, pairs, parents, links=links, label_probs=soft)
-    return relabel_by_structure(units, dists, evidence, weight)
-
-
-def relabel_by_structure(
-    units: Sequence[ArgUnit],
-    label_probs: Sequence[Mapping[str, float]],
-    evidence: Sequence[Mapping[str, float]],
-    weight: float,
-) -> tuple[list[ArgUnit], list[dict[str, float]]]:
-    """``units`` relabelled by what the decoded graph says about them
-    (``relations.ranker.relabel``): per unit the distribution ``label_probs`` (the unit head's)
-    times ``exp(weight * evidence)`` (:meth:`argmine.pair_ranker.PairRanker.structure_evidence`),
-    renormalised over the labels the evidence covers; the unit takes its most probable label,
-    its score rescaled as its label's probability was. Returns the units (same ids and spans)
-    and the new distributions."""
-    out_units: list[ArgUnit] = []
-    out_dists: list[dict[str, float]] = []
-    for unit, dist, ev in zip(units, label_probs, evidence, strict=True):
-        if not ev:
-            out_units.append(unit)
-            out_dists.append(dict(dist))
-            continue
-        top = max(ev.values())
-        raw = {
-            lab: max(float(dist.get(lab, 0.0)), 1e-12) * math.exp(weight * (ev[lab] - top))
-            for lab in ev
-        }
-        total = sum(raw.values())
-        new = {lab: raw.get(lab, 0.0) / total for lab in dist}
-        label = max(new, key=lambda lab: new[lab])
-        if label == unit.label:
-            out_units.append(unit)
-        else:
-            score = unit.score
-            if score is not None:
-                mass = score / max(float(dist.get(unit.label, 0.0)), 1e-12)
-                score = min(max(mass * new[label], 0.0), 1.0)
-            out_units.append(dataclasses.replace(unit, label=label, score=score))
-        out_dists.append(new)
-    return out_units, out_dists
-
-
 def tempered(dist: Mapping[str, float], temperature: float) -> dict[str, float]:
     """``dist ** (1 / temperature)``, renormalised."""
     powered = {k: max(float(v), 0.0) ** (1.0 / temperature) for k, v in dist.items()}
@@ -669,7 +606,6 @@ def predict_articles(
     ranker: Any = None,
     ranker_mix: float = 1.0,
     label_temperature: float = 0.0,
-    relabel: float = 0.0,
 ) -> list[Article]:
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
@@ -680,10 +616,7 @@ def predict_articles(
     :func:`argmine.relations.with_rule_labels`; ``ranker``, a
     :class:`argmine.pair_ranker.PairRanker`, fused with the relation head by
     :func:`argmine.pair_ranker.mix_pair_probs` with the head's share ``ranker_mix``, before the
-    rule bonus; ``label_temperature``: see :func:`with_ranker`, for segment units; ``relabel``
-    > 0, with the ranker and segment units: the units relabelled by the decoded graph with
-    that weight (:func:`relabel_by_structure`), then the pairs scored and decoded once more
-    with the new distributions). ``collect``
+    rule bonus; ``label_temperature``: see :func:`with_ranker`, for segment units). ``collect``
     receives ``(article, units in text order, candidate pairs, the relation head's pair
     probabilities)`` per article, for tuning the relation decoding on dev without another
     forward pass."""
@@ -720,42 +653,26 @@ def predict_articles(
                 if rule_bonus and ranker is not None and ranker_mix < 1.0
                 else None
             )
-
-            dists = d.label_probs
-            rounds = 2 if relabel > 0 and ranker is not None and ranker_mix < 1.0 and dists else 1
-            for round_ in range(rounds):
-                if round_:
-                    found, dists = _relabelled(
-                        article.text,
-                        found,
-                        pairs,
-                        rels,
-                        dists or [],
-                        ranker,
-                        links,
-                        label_temperature,
-                        relabel,
-                    )
-                fused = with_ranker(
-                    article.text,
-                    found,
-                    pairs,
-                    probs,
-                    ranker,
-                    ranker_mix,
-                    links=links,
-                    label_probs=dists,
-                    label_temperature=label_temperature,
-                )
-                found, rels = decode_graph(
-                    found,
-                    pairs,
-                    with_rule_bonus(article.text, found, pairs, fused, rule_bonus, links=links),
-                    labels=encoder.relation_labels,
-                    mode=decoding,
-                    threshold=relation_threshold,
-                    structure=unit_labels == "structure" and units != "gold",
-                )
+            fused = with_ranker(
+                article.text,
+                found,
+                pairs,
+                probs,
+                ranker,
+                ranker_mix,
+                links=links,
+                label_probs=d.label_probs,
+                label_temperature=label_temperature,
+            )
+            found, rels = decode_graph(
+                found,
+                pairs,
+                with_rule_bonus(article.text, found, pairs, fused, rule_bonus, links=links),
+                labels=encoder.relation_labels,
+                mode=decoding,
+                threshold=relation_threshold,
+                structure=unit_labels == "structure" and units != "gold",
+            )
             tagged = tagged.with_annotations(list(found), rels)
             if collect is not None:
                 collect.append((article, d.units, pairs, probs))

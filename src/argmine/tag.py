@@ -143,15 +143,6 @@ class Tagger:
         return float((self.spec.relations or {}).get("label_temperature") or 0.0)
 
     @property
-    def relabel(self) -> float:
-        """The weight of the decoded graph in the predicted units' labels (0: off; see
-        :func:`argmine.inference.relabel_by_structure`). An ensemble does not relabel: its
-        units' labels are the members' vote."""
-        if self.ranker is None:
-            return 0.0
-        return float((self.spec.relations or {}).get("relabel") or 0.0)
-
-    @property
     def has_relations(self) -> bool:
         return self.network.relation_head is not None and self.spec.relations is not None
 
@@ -370,7 +361,6 @@ class Tagger:
             ranker=self.ranker,
             ranker_mix=self.ranker_mix,
             label_temperature=self.label_temperature,
-            relabel=self.relabel,
         )
         for tagged in out:
             tagged.meta["model"] = self.name
@@ -445,15 +435,6 @@ class Ensemble:
             for d in model_dirs
         ]
         return cls(taggers, weights=weights, min_share=min_share)
-
-    @property
-    def relabel(self) -> float:
-        """The weight of the decoded graph in the predicted units' labels (0: off; see
-        :func:`argmine.inference.relabel_by_structure`). An ensemble does not relabel: its
-        units' labels are the members' vote."""
-        if self.ranker is None:
-            return 0.0
-        return float((self.spec.relations or {}).get("relabel") or 0.0)
 
     @property
     def has_relations(self) -> bool:

@@ -456,12 +456,6 @@ def _model_card(
                     if spec.relations.get("label_temperature")
                     else ""
                 )
-                + (
-                    f"; it relabels the units by the decoded graph with weight "
-                    f"{spec.relations['relabel']:g}"
-                    if spec.relations.get("relabel")
-                    else ""
-                )
                 + ")"
                 if spec.relations.get("ranker_mix") is not None
                 else ""
@@ -679,7 +673,6 @@ def train(
         ranker: Any = None,
         ranker_mix: float = 1.0,
         label_temperature: float = 0.0,
-        relabel: float = 0.0,
     ) -> list[Article]:
         pred = predict_articles(
             model,
@@ -703,7 +696,6 @@ def train(
             ranker=ranker,
             ranker_mix=ranker_mix,
             label_temperature=label_temperature,
-            relabel=relabel,
         )
         return fold_unannotated(pred, articles)
 
@@ -944,9 +936,6 @@ def train(
                 if ranker is not None and rcfg.ranker is not None
                 else 0.0
             ),
-            "relabel": (
-                rcfg.ranker.relabel if ranker is not None and rcfg.ranker is not None else 0.0
-            ),
         }
         metrics["relation_decoding"] = {
             "tuned_on": rcfg.tune_on,
@@ -981,7 +970,6 @@ def train(
             ranker=ranker,
             ranker_mix=ranker_mix,
             label_temperature=relation_spec["label_temperature"] if relation_spec else 0.0,
-            relabel=relation_spec["relabel"] if relation_spec else 0.0,
         )
         scores = span_scores(gold, pred, labels=eval_labels)
         keep = [k for k, a in enumerate(gold) if relations_annotated(a)]

@@ -1,19 +1,14 @@
-"""How the pair ranker and predicted units' labels should inform each other: relation F1 end to
-end and span F1 of finished CV fold models, dev and test, for each
-``relations.ranker.label_temperature`` and ``relations.ranker.relabel``.
+"""How the pair ranker should read predicted units' labels: relation F1 end to end of finished
+CV fold models, dev and test, for each ``relations.ranker.label_temperature``.
 
 On predicted (segment) units the ranker can score each pair in expectation over the unit
 head's label distributions of the two units, raised to ``1 / t`` (t = 0: the argmax labels as
-if certain; 1: as given; larger: flatter); with ``relabel`` w > 0 the units are then relabelled
-by the decoded graph (the head's distribution times exp(w x the ranker's log-likelihood of the
-graph's edges at each label)) and the pairs scored and decoded again. The fold models keep
-everything else they chose on dev (decoding, threshold, rule bonus, the ranker's share); counts
-pooled over the folds. Both are chosen on the dev rows (docs/benchmarks.md, "Session 12",
-"Session 13"):
+if certain; 1: as given; larger: flatter). The fold models keep everything else they chose on
+dev (decoding, threshold, rule bonus, the ranker's share); counts pooled over the folds. The
+temperature is chosen on the dev rows (docs/benchmarks.md, "Session 12"):
 
     .venv/bin/python benchmarks/relations.py --only starter --runs RUNS     # the fold models
-    .venv/bin/python benchmarks/ranker_labels.py RUNS/starter-cv --temps 0,0.5,1,2,4,8,16
-    .venv/bin/python benchmarks/ranker_labels.py RUNS/starter-cv --temps 1 --relabel 0,0.25,0.5,1,2
+    .venv/bin/python benchmarks/label_temperature.py RUNS/starter-cv --temps 0,0.5,1,2,4,8,16
 """
 
 from __future__ import annotations
@@ -31,7 +26,7 @@ from relations import RELATIONS, fold_dirs  # noqa: E402
 from argmine.config import load_run_config  # noqa: E402
 from argmine.data import load_sources, split_articles  # noqa: E402
 from argmine.document import iter_jsonl_articles  # noqa: E402
-from argmine.evaluate import relation_scores, span_scores  # noqa: E402
+from argmine.evaluate import relation_scores  # noqa: E402
 from argmine.inference import predict_articles  # noqa: E402
 
 
@@ -41,18 +36,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", type=Path, help="a CV run's directory (fold-0, fold-1, ...)")
     ap.add_argument("--temps", default="0,0.5,1,2,4,8,16")
-    ap.add_argument("--relabel", default="0", help="relabel weights, e.g. 0,0.5,1,2")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     temps = [float(x) for x in args.temps.split(",")]
-    weights = [float(x) for x in args.relabel.split(",")]
-    settings = [(t, w) for t in temps for w in weights]
     folds = fold_dirs(args.runs)
     if not folds:
         print(f"no fold models under {args.runs}", file=sys.stderr)
         return 1
-    pooled: dict[tuple[str, float, float], list[int]] = {}
-    spans: dict[tuple[str, float, float], list[int]] = {}
+    pooled: dict[tuple[str, float], list[int]] = {}
     for fold in folds:
         tagger = Tagger.load(fold, threads=args.threads)
         if tagger.ranker is None:
@@ -66,7 +57,7 @@ def main() -> int:
         cells = []
         for split, gold in (("dev", dev), ("test", test)):
             bare = [a.with_annotations([], []) for a in gold]
-            for t, w in settings:
+            for t in temps:
                 pred = predict_articles(
                     tagger.network,
                     tagger.codec,
@@ -84,31 +75,17 @@ def main() -> int:
                     ranker=tagger.ranker,
                     ranker_mix=tagger.ranker_mix,
                     label_temperature=t,
-                    relabel=w,
                 )
                 m = relation_scores(gold, pred, labels=RELATIONS)["overlap"]["micro"]
-                acc = pooled.setdefault((split, t, w), [0, 0, 0])
+                acc = pooled.setdefault((split, t), [0, 0, 0])
                 for k, key in enumerate(("tp", "fp", "fn")):
                     acc[k] += m[key]
-                s = span_scores(gold, pred, labels=list(tagger.spec.labels))
-                sacc = spans.setdefault((split, t, w), [0] * 6)
-                for k, (crit, key) in enumerate(
-                    (c, x) for c in ("overlap", "exact") for x in ("tp", "fp", "fn")
-                ):
-                    sacc[k] += s[crit]["micro"][key]
-                cells.append(f"{split} t={t:g} w={w:g} {m['f1']:.3f}")
+                cells.append(f"{split} t={t:g} {m['f1']:.3f}")
         print(f"{fold.name} (head share {tagger.ranker_mix:g}): " + " | ".join(cells), flush=True)
-
-    def f1(tp: int, fp: int, fn: int) -> float:
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-    print("\npooled over the folds: relation F1 end to end (tp / fp / fn); span overlap / exact F1")
-    for (split, t, w), (tp, fp, fn) in sorted(pooled.items()):
-        o = spans[(split, t, w)]
-        print(
-            f"  {split:4s} t={t:<5g} relabel={w:<5g} {f1(tp, fp, fn):.4f}  ({tp} / {fp} / {fn})"
-            f"  spans {f1(*o[:3]):.4f} / {f1(*o[3:]):.4f}"
-        )
+    print("\npooled over the folds: relation F1 end to end (tp / fp / fn)")
+    for (split, t), (tp, fp, fn) in sorted(pooled.items()):
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        print(f"  {split:4s} t={t:<5g} {f1:.4f}  ({tp} / {fp} / {fn})")
     return 0
 
 
