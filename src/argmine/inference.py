@@ -433,9 +433,10 @@ def decode_units(
     for article, pred in zip(articles, preds, strict=True):
         states = offsets = None
         dists: list[dict[str, float]] | None = None
+        token_probs = None
         if need_states and pred.windows:
             states = pred.stitched_states(codec)
-            _, offsets = codec.stitch(pred.windows, pred.probs)
+            token_probs, offsets = codec.stitch(pred.windows, pred.probs)
         if units == "gold":
             found = article.sorted_units()
         elif units == "stage2":
@@ -483,11 +484,36 @@ def decode_units(
                 if pred.windows
                 else []
             )
+            if token_probs is not None and offsets is not None:
+                dists = tag_label_dists(codec, token_probs, offsets, found)
         ordered = article.with_annotations(list(found), []).sorted_units()
         if dists is not None:
             by_span = {(u.start, u.end): d for u, d in zip(found, dists, strict=True)}
             dists = [by_span[(u.start, u.end)] for u in ordered]
         out.append(Decoded(ordered, states, list(offsets) if offsets is not None else None, dists))
+    return out
+
+
+def tag_label_dists(
+    codec: TokenTagCodec,
+    probs: np.ndarray,
+    offsets: Sequence[tuple[int, int]],
+    units: Sequence[ArgUnit],
+) -> list[dict[str, float]]:
+    """Per unit a distribution over the span labels from the token tags (``probs``: document
+    tokens x tags, :meth:`TokenTagCodec.stitch`): each label's B- and I- probabilities summed,
+    averaged over the unit's tokens (all tokens when it has none), renormalised without O.
+    What the pair ranker reads for BIO units as the unit head's distribution for segments."""
+    labels = list(codec.labels)
+    columns = [[k for k, tag in enumerate(codec.tags) if tag[2:] == label] for label in labels]
+    out = []
+    for lo, hi in unit_token_ranges(offsets, units):
+        mean = probs[lo:hi].mean(axis=0) if hi > lo else probs.mean(axis=0)
+        mass = np.array([float(mean[c].sum()) for c in columns])
+        total = float(mass.sum())
+        if total <= 0:
+            mass, total = np.ones(len(labels)), float(len(labels))
+        out.append({label: float(m) / total for label, m in zip(labels, mass, strict=True)})
     return out
 
 
@@ -506,7 +532,6 @@ def spans_labelled_by_tags(
     setting ``relations.tune_on: gold_spans`` tunes the relation decoding in, and that of the
     published arg-microtexts attachment figures."""
     labels = list(codec.labels)
-    columns = [[k for k, tag in enumerate(codec.tags) if tag[2:] == label] for label in labels]
     bare = [a.with_annotations([], []) for a in articles]
     preds = run_windows(model, codec, bare, batch_size=batch_size, pad_id=pad_id, dtype=dtype)
     out = []
@@ -516,11 +541,11 @@ def spans_labelled_by_tags(
             out.append(article)
             continue
         probs, offsets = codec.stitch(pred.windows, pred.probs)
-        relabelled = []
-        for unit, (lo, hi) in zip(units, unit_token_ranges(offsets, units), strict=True):
-            mean = probs[lo:hi].mean(axis=0) if hi > lo else probs.mean(axis=0)
-            best = max(range(len(labels)), key=lambda k: float(mean[columns[k]].sum()))
-            relabelled.append(dataclasses.replace(unit, label=labels[best]))
+        dists = tag_label_dists(codec, probs, offsets, units)
+        relabelled = [
+            dataclasses.replace(unit, label=max(labels, key=dist.__getitem__))
+            for unit, dist in zip(units, dists, strict=True)
+        ]
         out.append(article.with_annotations(relabelled, list(article.relations)))
     return out
 
