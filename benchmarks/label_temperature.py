@@ -1,14 +1,18 @@
-"""How the pair ranker should read predicted units' labels: relation F1 end to end of finished
-CV fold models, dev and test, for each ``relations.ranker.label_temperature``.
+"""How the pair ranker should read predicted units' labels: relation F1 end to end (and span F1,
+which moves where labels are read off the graph) of finished CV fold models, dev and test, for
+each ``relations.ranker.label_temperature``.
 
-On predicted (segment) units the ranker can score each pair in expectation over the unit
-head's label distributions of the two units, raised to ``1 / t`` (t = 0: the argmax labels as
-if certain; 1: as given; larger: flatter). The fold models keep everything else they chose on
-dev (decoding, threshold, rule bonus, the ranker's share); counts pooled over the folds. The
-temperature is chosen on the dev rows (docs/benchmarks.md, "Session 12"):
+On predicted units the ranker can score each pair in expectation over the two units' label
+distributions (segment units: the unit head's; BIO units: their token tags',
+argmine.inference.tag_label_dists), raised to ``1 / t`` (t = 0: the labels as if certain; 1:
+as given; larger: flatter). The fold models keep everything else they chose on dev (decoding,
+threshold, rule bonus, the ranker's share); counts pooled over the folds. The temperature is
+chosen on the dev rows (docs/benchmarks.md, "Session 12", "Session 13"):
 
     .venv/bin/python benchmarks/relations.py --only starter --runs RUNS     # the fold models
     .venv/bin/python benchmarks/label_temperature.py RUNS/starter-cv --temps 0,0.5,1,2,4,8,16
+    .venv/bin/python benchmarks/relations.py --only micro --runs RUNS       # microtexts folds
+    .venv/bin/python benchmarks/label_temperature.py RUNS/microtexts --temps 0,0.5,1,2,4
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from relations import RELATIONS, fold_dirs  # noqa: E402
 from argmine.config import load_run_config  # noqa: E402
 from argmine.data import load_sources, split_articles  # noqa: E402
 from argmine.document import iter_jsonl_articles  # noqa: E402
-from argmine.evaluate import relation_scores  # noqa: E402
+from argmine.evaluate import relation_scores, span_scores  # noqa: E402
 from argmine.inference import predict_articles  # noqa: E402
 
 
@@ -44,6 +48,7 @@ def main() -> int:
         print(f"no fold models under {args.runs}", file=sys.stderr)
         return 1
     pooled: dict[tuple[str, float], list[int]] = {}
+    spans: dict[tuple[str, float], list[int]] = {}
     for fold in folds:
         tagger = Tagger.load(fold, threads=args.threads)
         if tagger.ranker is None:
@@ -80,12 +85,25 @@ def main() -> int:
                 acc = pooled.setdefault((split, t), [0, 0, 0])
                 for k, key in enumerate(("tp", "fp", "fn")):
                     acc[k] += m[key]
+                found = span_scores(gold, pred, labels=list(tagger.spec.labels))
+                sacc = spans.setdefault((split, t), [0] * 6)
+                for k, (crit, key) in enumerate(
+                    (c, x) for c in ("overlap", "exact") for x in ("tp", "fp", "fn")
+                ):
+                    sacc[k] += found[crit]["micro"][key]
                 cells.append(f"{split} t={t:g} {m['f1']:.3f}")
         print(f"{fold.name} (head share {tagger.ranker_mix:g}): " + " | ".join(cells), flush=True)
-    print("\npooled over the folds: relation F1 end to end (tp / fp / fn)")
+
+    def f1(tp: int, fp: int, fn: int) -> float:
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    print("\npooled over the folds: relation F1 end to end (tp / fp / fn); span overlap / exact F1")
     for (split, t), (tp, fp, fn) in sorted(pooled.items()):
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        print(f"  {split:4s} t={t:<5g} {f1:.4f}  ({tp} / {fp} / {fn})")
+        o = spans[(split, t)]
+        print(
+            f"  {split:4s} t={t:<5g} {f1(tp, fp, fn):.4f}  ({tp} / {fp} / {fn})"
+            f"  spans {f1(*o[:3]):.4f} / {f1(*o[3:]):.4f}"
+        )
     return 0
 
 
