@@ -419,10 +419,12 @@ class RankerConfig(_Strict):
     unit (``mix``: the head's share, 0 = the ranker alone, 1 = the head alone; ``auto``: chosen
     on dev from argmine.pair_ranker.MIX_GRID with the decoding mode, threshold and rule
     bonus; equal shares, 0.5, when the dev articles have no relations). ``l2``: the penalty on
-    its weights. ``label_temperature``: on predicted units that come with a label distribution
-    (segment units), the ranker scores each pair in expectation over the two units' labels,
-    the distributions raised to ``1 / label_temperature`` (1: as the unit head gives them;
-    larger: flatter); 0 scores the predicted labels as if they were certain."""
+    its weights. ``label_temperature``: on predicted units, which come with a label
+    distribution (segment units: the unit head's; BIO units: their token tags',
+    :func:`argmine.inference.tag_label_dists`), the ranker scores each pair in expectation
+    over the two units' labels, the distributions raised to ``1 / label_temperature`` (1: as
+    the model gives them; larger: flatter); 0 scores the predicted labels as if they were
+    certain."""
 
     mix: Literal["auto"] | Annotated[float, Field(ge=0.0, le=1.0)] = "auto"
     l2: float = Field(1e-3, gt=0.0)

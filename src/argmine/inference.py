@@ -378,7 +378,8 @@ class Decoded:
     units: list[ArgUnit]
     states: np.ndarray | None = None
     offsets: list[tuple[int, int]] | None = None
-    #: per unit (same order) its label distribution, where the units came with one (segments)
+    #: per unit (same order) its label distribution: segment units from the unit head, BIO units
+    #: from their token tags when the states were kept (relations); None otherwise
     label_probs: list[dict[str, float]] | None = None
 
 
@@ -641,7 +642,7 @@ def predict_articles(
     :func:`argmine.relations.with_rule_labels`; ``ranker``, a
     :class:`argmine.pair_ranker.PairRanker`, fused with the relation head by
     :func:`argmine.pair_ranker.mix_pair_probs` with the head's share ``ranker_mix``, before the
-    rule bonus; ``label_temperature``: see :func:`with_ranker`, for segment units). ``collect``
+    rule bonus; ``label_temperature``: see :func:`with_ranker`, for predicted units). ``collect``
     receives ``(article, units in text order, candidate pairs, the relation head's pair
     probabilities)`` per article, for tuning the relation decoding on dev without another
     forward pass."""
