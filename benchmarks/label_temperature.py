@@ -47,8 +47,14 @@ def main() -> int:
     if not folds:
         print(f"no fold models under {args.runs}", file=sys.stderr)
         return 1
-    pooled: dict[tuple[str, float], list[int]] = {}
-    spans: dict[tuple[str, float], list[int]] = {}
+    # (split, temperature, what) -> pooled tp / fp / fn; what: relations, overlap, exact
+    pooled: dict[tuple[str, float, str], list[int]] = {}
+
+    def add(key: tuple[str, float, str], micro: dict) -> None:
+        acc = pooled.setdefault(key, [0, 0, 0])
+        for k, name in enumerate(("tp", "fp", "fn")):
+            acc[k] += micro[name]
+
     for fold in folds:
         tagger = Tagger.load(fold, threads=args.threads)
         # a fold whose dev chose the head alone has no ranker: the temperature changes nothing
@@ -68,15 +74,10 @@ def main() -> int:
                 )
                 pred = tagger.predict(bare)
                 m = relation_scores(gold, pred, labels=RELATIONS)["overlap"]["micro"]
-                acc = pooled.setdefault((split, t), [0, 0, 0])
-                for k, key in enumerate(("tp", "fp", "fn")):
-                    acc[k] += m[key]
+                add((split, t, "relations"), m)
                 found = span_scores(gold, pred, labels=list(tagger.spec.labels))
-                sacc = spans.setdefault((split, t), [0] * 6)
-                for k, (crit, key) in enumerate(
-                    (c, x) for c in ("overlap", "exact") for x in ("tp", "fp", "fn")
-                ):
-                    sacc[k] += found[crit]["micro"][key]
+                for crit in ("overlap", "exact"):
+                    add((split, t, crit), found[crit]["micro"])
                 cells.append(f"{split} t={t:g} {m['f1']:.3f}")
         share = f"head share {tagger.ranker_mix:g}" if tagger.ranker is not None else "no ranker"
         print(f"{fold.name} ({share}): " + " | ".join(cells), flush=True)
@@ -85,11 +86,12 @@ def main() -> int:
         return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
     print("\npooled over the folds: relation F1 end to end (tp / fp / fn); span overlap / exact F1")
-    for (split, t), (tp, fp, fn) in sorted(pooled.items()):
-        o = spans[(split, t)]
+    for split, t in sorted({key[:2] for key in pooled}):
+        tp, fp, fn = pooled[(split, t, "relations")]
         print(
             f"  {split:4s} t={t:<5g} {f1(tp, fp, fn):.4f}  ({tp} / {fp} / {fn})"
-            f"  spans {f1(*o[:3]):.4f} / {f1(*o[3:]):.4f}"
+            f"  spans {f1(*pooled[(split, t, 'overlap')]):.4f}"
+            f" / {f1(*pooled[(split, t, 'exact')]):.4f}"
         )
     return 0
 
