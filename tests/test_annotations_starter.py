@@ -30,9 +30,10 @@ EXPORTS = sorted(ANNOTATIONS.glob("*.json"))
 STARTER = ANNOTATIONS / "starter.json"
 LONGFORM = ANNOTATIONS / "longform.json"
 LONGFORM2 = ANNOTATIONS / "longform2.json"  # the second batch (paragraph-level conclusions)
+LONGFORM3 = ANNOTATIONS / "longform3.json"  # the third batch (the reference article's genre)
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2]
+GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
     "author": "argmine team",
@@ -92,7 +93,7 @@ def starter(schema) -> list[Article]:
 
 @pytest.fixture(scope="module")
 def longform(schema) -> list[Article]:
-    return _load(LONGFORM, schema) + _load(LONGFORM2, schema)
+    return [a for path in (LONGFORM, LONGFORM2, LONGFORM3) for a in _load(path, schema)]
 
 
 def test_annotations_exports_exist() -> None:
@@ -281,7 +282,7 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
-    if path in (LONGFORM, LONGFORM2):
+    if path in (LONGFORM, LONGFORM2, LONGFORM3):
         assert f"{len(articles)} long analysis pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
 
