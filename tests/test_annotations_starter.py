@@ -31,9 +31,10 @@ STARTER = ANNOTATIONS / "starter.json"
 LONGFORM = ANNOTATIONS / "longform.json"
 LONGFORM2 = ANNOTATIONS / "longform2.json"  # the second batch (paragraph-level conclusions)
 LONGFORM3 = ANNOTATIONS / "longform3.json"  # the third batch (the reference article's genre)
+SHORTFORM = ANNOTATIONS / "shortform.json"  # short op-eds like the starter pieces, training only
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3]
+GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3, SHORTFORM]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
     "author": "argmine team",
@@ -196,6 +197,27 @@ def _body_paragraphs(article: Article) -> list[str]:
     return paragraphs[2:]
 
 
+def test_annotations_shortform_size_and_provenance(schema) -> None:
+    """The short training pieces: starter-sized, headline first, project-written, own topics."""
+    shortform = _load(SHORTFORM, schema)
+    assert len(shortform) >= 20
+    starter_texts = {a.text for a in _load(STARTER, schema)}
+    for article in shortform:
+        words = len(article.text.split())
+        assert 200 <= words <= 380, f"{article.id}: {words} words"
+        assert re.fullmatch(r"short-\d{3}-[a-z0-9-]+", article.id), article.id
+        assert article.title and article.text.startswith(article.title + "\n\n"), article.id
+        assert min(u.start for u in article.units) > len(article.title), article.id
+        assert 8 <= len(article.units) <= 18, f"{article.id}: {len(article.units)} units"
+        assert article.text not in starter_texts, article.id
+        meta = {k: v for k, v in article.meta.items() if k != "studio"}
+        assert meta.get("source") == "project-written", article.id
+        assert meta.get("written_for") == "issue 12: short commentary pieces", article.id
+        assert meta.get("words") == words, article.id
+    topics = [a.meta["topic"] for a in shortform]
+    assert len(set(topics)) == len(topics), f"topics repeat: {sorted(topics)}"
+
+
 def test_annotations_longform_size_and_length(longform) -> None:
     """Ten or more long analysis pieces: several model windows each, many units per piece."""
     assert len(longform) >= 10
@@ -284,6 +306,9 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
     if path in (LONGFORM, LONGFORM2, LONGFORM3):
         assert f"{len(articles)} long analysis pieces" in row
+        assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
+    if path == SHORTFORM:
+        assert f"{len(articles)} short commentary pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
 
 
