@@ -46,6 +46,7 @@ LONGFORM_META = {
     "author": "argmine team",
     "license": "CC0-1.0",
 }
+SHORTFORM_META = {**LONGFORM_META, "written_for": "issue 12: short commentary pieces"}
 # Leading discourse markers that GUIDELINES.md (section 2, rule 2) keeps out of a unit.
 EXCLUDED_MARKERS = (
     "Thus",
@@ -197,11 +198,11 @@ def _body_paragraphs(article: Article) -> list[str]:
     return paragraphs[2:]
 
 
-def test_annotations_shortform_size_and_provenance(schema) -> None:
+def test_annotations_shortform_size_and_provenance(schema, starter) -> None:
     """The short training pieces: starter-sized, headline first, project-written, own topics."""
     shortform = _load(SHORTFORM, schema)
     assert len(shortform) >= 20
-    starter_texts = {a.text for a in _load(STARTER, schema)}
+    starter_texts = {a.text for a in starter}
     for article in shortform:
         words = len(article.text.split())
         assert 200 <= words <= 380, f"{article.id}: {words} words"
@@ -211,8 +212,8 @@ def test_annotations_shortform_size_and_provenance(schema) -> None:
         assert 8 <= len(article.units) <= 18, f"{article.id}: {len(article.units)} units"
         assert article.text not in starter_texts, article.id
         meta = {k: v for k, v in article.meta.items() if k != "studio"}
-        assert meta.get("source") == "project-written", article.id
-        assert meta.get("written_for") == "issue 12: short commentary pieces", article.id
+        for key, value in SHORTFORM_META.items():
+            assert meta.get(key) == value, f"{article.id}: meta {key!r} is {meta.get(key)!r}"
         assert meta.get("words") == words, article.id
     topics = [a.meta["topic"] for a in shortform]
     assert len(set(topics)) == len(topics), f"topics repeat: {sorted(topics)}"
@@ -304,11 +305,9 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
-    if path in (LONGFORM, LONGFORM2, LONGFORM3):
-        assert f"{len(articles)} long analysis pieces" in row
-        assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
-    if path == SHORTFORM:
-        assert f"{len(articles)} short commentary pieces" in row
+    if path in (LONGFORM, LONGFORM2, LONGFORM3, SHORTFORM):
+        kind = "short commentary" if path == SHORTFORM else "long analysis"
+        assert f"{len(articles)} {kind} pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
 
 
