@@ -31,10 +31,11 @@ STARTER = ANNOTATIONS / "starter.json"
 LONGFORM = ANNOTATIONS / "longform.json"
 LONGFORM2 = ANNOTATIONS / "longform2.json"  # the second batch (paragraph-level conclusions)
 LONGFORM3 = ANNOTATIONS / "longform3.json"  # the third batch (the reference article's genre)
+LONGFORM4 = ANNOTATIONS / "longform4.json"  # the fourth (unsourced record, section verdicts)
 SHORTFORM = ANNOTATIONS / "shortform.json"  # short op-eds like the starter pieces, training only
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3, SHORTFORM]
+GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4, SHORTFORM]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
     "author": "argmine team",
@@ -95,7 +96,7 @@ def starter(schema) -> list[Article]:
 
 @pytest.fixture(scope="module")
 def longform(schema) -> list[Article]:
-    return [a for path in (LONGFORM, LONGFORM2, LONGFORM3) for a in _load(path, schema)]
+    return [a for path in (LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4) for a in _load(path, schema)]
 
 
 def test_annotations_exports_exist() -> None:
@@ -305,7 +306,7 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
-    if path in (LONGFORM, LONGFORM2, LONGFORM3, SHORTFORM):
+    if path in (LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4, SHORTFORM):
         kind = "short commentary" if path == SHORTFORM else "long analysis"
         assert f"{len(articles)} {kind} pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
