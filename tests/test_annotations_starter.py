@@ -33,9 +33,10 @@ LONGFORM2 = ANNOTATIONS / "longform2.json"  # the second batch (paragraph-level 
 LONGFORM3 = ANNOTATIONS / "longform3.json"  # the third batch (the reference article's genre)
 LONGFORM4 = ANNOTATIONS / "longform4.json"  # the fourth (unsourced record, section verdicts)
 SHORTFORM = ANNOTATIONS / "shortform.json"  # short op-eds like the starter pieces, training only
+LONG_BATCHES = (LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4)  # the long analysis pieces, all batches
 REFERENCE_EXPORT = ANNOTATIONS / "caravan-to-nowhere.json"
 # The hand-made gold files (other exports, e.g. from `argmine studio pull`, get the general checks).
-GOLD = [REFERENCE_EXPORT, STARTER, LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4, SHORTFORM]
+GOLD = [REFERENCE_EXPORT, STARTER, *LONG_BATCHES, SHORTFORM]
 SAMPLE_META = {
     "source": "argmine project-written sample data",
     "author": "argmine team",
@@ -96,7 +97,7 @@ def starter(schema) -> list[Article]:
 
 @pytest.fixture(scope="module")
 def longform(schema) -> list[Article]:
-    return [a for path in (LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4) for a in _load(path, schema)]
+    return [a for path in LONG_BATCHES for a in _load(path, schema)]
 
 
 def test_annotations_exports_exist() -> None:
@@ -306,7 +307,7 @@ def test_annotations_guidelines_counts_are_current(path: Path, schema) -> None:
     if path == STARTER:
         assert f"{len(articles)} short commentary pieces" in row
         assert f"on {len({a.meta['topic'] for a in articles})} topics" in row
-    if path in (LONGFORM, LONGFORM2, LONGFORM3, LONGFORM4, SHORTFORM):
+    if path in (*LONG_BATCHES, SHORTFORM):
         kind = "short commentary" if path == SHORTFORM else "long analysis"
         assert f"{len(articles)} {kind} pieces" in row
         assert f"{sum(len(a.text.split()) for a in articles):,} words" in row
