@@ -365,6 +365,9 @@ def coverage(corpora: Path) -> dict:
     micro = corpora / "arg-microtexts"
     if micro.is_dir():
         sets["microtexts"] = load_corpus("microtexts", micro)
+    essays = corpora / "ArgumentAnnotatedEssays-2.0" / "brat-project-final"
+    if essays.is_dir():  # not in ../shared here: configs/essays.yaml says where to put it
+        sets["essays"] = load_corpus("brat", essays)
     out = {}
     for name, arts in sets.items():
         out[name] = {}

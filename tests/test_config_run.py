@@ -18,6 +18,7 @@ SHIPPED = [
     "microtexts.yaml",
     "tiny.yaml",
     "combined.yaml",
+    "essays.yaml",
 ]
 
 MINIMAL = {

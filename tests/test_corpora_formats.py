@@ -30,6 +30,7 @@ def test_corpora_brat_units_relations_attributes():
     assert {(r.head, r.tail, r.label) for r in article.relations} == {
         ("T3", "T2", "supports"),
         ("T4", "T1", "attacks"),
+        ("T2", "T1", "supports"),  # T2's Stance For: a link to the major claim
     }
     assert article.meta["attributes"] == {"T2": {"Stance": "For"}, "T4": {"Stance": "Against"}}
 
@@ -214,7 +215,8 @@ def test_corpora_convert_cli_writes_jsonl_and_refuses_overwrite(tmp_path):
     done = runner.invoke(app, ["convert", "brat", str(FIXTURES / "brat"), "-o", str(out)])
     assert done.exit_code == 0, done.output
     (article,) = list(iter_jsonl_articles(out.read_text().splitlines()))
-    assert len(article.units) == 4 and len(article.relations) == 2
+    # 2 R lines and T2's Stance For as a relation to the major claim
+    assert len(article.units) == 4 and len(article.relations) == 3
     again = runner.invoke(app, ["convert", "brat", str(FIXTURES / "brat"), "-o", str(out)])
     assert again.exit_code == 1
     mapping = tmp_path / "map.yaml"

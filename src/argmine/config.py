@@ -233,6 +233,10 @@ class SourceConfig(_Strict):
     #: or Claim; dev and test scores count a predicted Conclusion there as the gold label it
     #: hides under (the first non-O one, else it is dropped).
     unannotated: dict[str, list[str]] | None = None
+    #: brat only: ``first`` (omitted: the default) turns each claim's ``Stance`` attribute (the
+    #: Argument Annotated Essays' link to the thesis) into a relation to the essay's first
+    #: ``MajorClaim`` (For: supports, Against: attacks); ``none`` keeps the ``R`` lines only.
+    stance_relations: Literal["first", "none"] | None = None
     #: Whether the source annotates relations (omitted: yes if any of its articles has one).
     #: A source without them trains spans only; its articles are left out of relation scores.
     has_relations: bool | None = None
@@ -263,6 +267,8 @@ class SourceConfig(_Strict):
     def _annotations_only_labelstudio(self) -> SourceConfig:
         if self.annotations is not None and self.format != "labelstudio":
             raise ValueError(f"annotations is only defined for labelstudio, not {self.format}")
+        if self.stance_relations is not None and self.format != "brat":
+            raise ValueError(f"stance_relations is only defined for brat, not {self.format}")
         return self
 
 
@@ -270,8 +276,10 @@ class SplitConfig(_Strict):
     """How articles go to train/dev/test: always whole articles, seeded by ``seed``.
 
     ``random``: ``dev``/``test`` fractions. ``official``: the split each article carries
-    (``meta.split``, e.g. Webis). ``kfold``: ``folds`` folds; each fold is the test split once,
-    ``dev`` of the rest is the dev split; ``fold`` picks one fold (omitted: all, for CV).
+    (``meta.split``, e.g. Webis); a corpus with no dev split (the Argument Annotated Essays:
+    train and test) gives ``dev`` of its training articles to dev. ``kfold``: ``folds`` folds;
+    each fold is the test split once, ``dev`` of the rest is the dev split; ``fold`` picks one
+    fold (omitted: all, for CV).
     """
 
     mode: Literal["random", "official", "kfold"] = "random"

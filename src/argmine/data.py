@@ -68,6 +68,7 @@ def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
             labels=source.labels,
             split=source.split,
             annotations=source.annotations,
+            stance_relations=source.stance_relations,
         )
         loaded = _source_articles(source, loaded, labels)
         for article in loaded:
@@ -236,6 +237,19 @@ def split_articles(
                     article.id, f"no official split (meta.split is {name!r}); use mode random"
                 )
             out[name].append(article)
+        if not out["dev"] and splits.dev and len(out["train"]) >= 2:
+            # a corpus split into train and test only (the Argument Annotated Essays): the dev
+            # split is ``dev`` of its training articles, seeded, so the test split stays official
+            groups = article_groups(out["train"])
+            random.Random(seed).shuffle(groups)
+            n_dev = max(1, round(splits.dev * len(out["train"])))
+            out["train"] = []
+            for group in groups:
+                (out["dev"] if len(out["dev"]) < n_dev else out["train"]).extend(group)
+            log.info(
+                "official split without a dev split: %d of the training articles are dev",
+                len(out["dev"]),
+            )
         return out
     groups = article_groups(articles)
     random.Random(seed).shuffle(groups)

@@ -156,16 +156,32 @@ def convert_cmd(
     split: Annotated[
         str | None, typer.Option("--split", help="Webis official split: train, dev or test.")
     ] = None,
+    stance_relations: Annotated[
+        str | None,
+        typer.Option(
+            "--stance-relations",
+            help="brat: 'first' (default) links each claim's Stance to the first MajorClaim "
+            "(For: supports, Against: attacks); 'none' keeps the R lines only.",
+        ),
+    ] = None,
 ) -> None:
     """Convert a corpus (brat, microtexts, Webis, Label Studio export) to argmine JSONL."""
     if fmt not in CORPUS_FORMATS:
         raise fail(f"unknown format {fmt!r} (expected {', '.join(CORPUS_FORMATS)})")
     if split is not None and (fmt != "webis" or split not in ("train", "dev", "test")):
         raise fail(f"--split {split!r}: only train, dev or test, and only for webis")
+    if stance_relations is not None and (
+        fmt != "brat" or stance_relations not in ("first", "none")
+    ):
+        raise fail(
+            f"--stance-relations {stance_relations!r}: only first or none, and only for brat"
+        )
     from argmine.corpora import corpus_lines, load_label_map
 
     mapping = load_label_map(labels) if labels is not None else None
     count = emit_lines(
-        corpus_lines(fmt, path, labels=mapping, split=split), output=output, force=force
+        corpus_lines(fmt, path, labels=mapping, split=split, stance_relations=stance_relations),
+        output=output,
+        force=force,
     )
     err.print(f"ok: {count} articles", markup=False, highlight=False)

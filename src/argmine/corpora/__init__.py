@@ -182,13 +182,17 @@ def load_corpus(
     labels: Mapping[str, str | None] | None = None,
     split: str | None = None,
     annotations: str | None = None,
+    stance_relations: str | None = None,
 ) -> list[Article]:
     """Read a corpus of format ``fmt`` from ``path`` as articles with schema labels.
 
     ``labels`` maps source labels to schema labels (default: the format's mapping). ``split``
     (Webis only: train, dev or test) loads one official split; without it every Webis article
-    carries its split in ``meta["split"]``. ``annotations`` (Label Studio only) chooses the
-    versions of a task: see :func:`choose_annotations`.
+    carries its split in ``meta["split"]`` (brat essays too, from the corpus's
+    ``train-test-split.csv`` when there is one). ``annotations`` (Label Studio only) chooses the
+    versions of a task: see :func:`choose_annotations`. ``stance_relations`` (brat only, default
+    ``first``): claims' ``Stance`` attributes as relations to the first major claim, or
+    ``none`` (:mod:`argmine.corpora.brat`).
     """
     from argmine.errors import InputError, UsageError
 
@@ -201,6 +205,10 @@ def load_corpus(
         raise UsageError(f"split={split!r} is only defined for the webis format")
     if annotations is not None and fmt != "labelstudio":
         raise UsageError(f"annotations={annotations!r} is only defined for the labelstudio format")
+    if stance_relations is not None and fmt != "brat":
+        raise UsageError(
+            f"stance_relations={stance_relations!r} is only defined for the brat format"
+        )
     if fmt == "jsonl":
         articles = _jsonl(source)
     elif fmt == "labelstudio":
@@ -208,7 +216,7 @@ def load_corpus(
     elif fmt == "brat":
         from argmine.corpora.brat import load_brat
 
-        articles = load_brat(source)
+        articles = load_brat(source, stance_relations=stance_relations or "first")
     elif fmt == "microtexts":
         from argmine.corpora.microtexts import load_microtexts
 
@@ -243,9 +251,12 @@ def corpus_lines(
     *,
     labels: Mapping[str, str | None] | None = None,
     split: str | None = None,
+    stance_relations: str | None = None,
 ) -> Iterator[str]:
     """The corpus as argmine JSONL lines (for ``argmine convert``)."""
     from argmine.document import dumps_article
 
-    for article in load_corpus(fmt, path, labels=labels, split=split):
+    for article in load_corpus(
+        fmt, path, labels=labels, split=split, stance_relations=stance_relations
+    ):
         yield dumps_article(article)

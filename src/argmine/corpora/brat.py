@@ -5,17 +5,38 @@ END`` span becomes its hull, with a warning), ``R`` lines relations (``R1<TAB>su
 Arg2:T1``: Arg1 is the head, Arg2 the tail), ``A`` lines attributes (``A1<TAB>Stance T3 For``),
 kept in ``meta["attributes"]`` as ``{unit_id: {name: value}}``. Other lines (``#`` notes, ``E``,
 ``N``) are ignored. Bad lines are skipped with one warning per file.
+
+**Stance as relations** (``stance_relations``, default ``first``). The Argument Annotated Essays
+(Stab & Gurevych 2017) draw ``R`` lines only from premises; a claim's link to the essay's thesis
+is its ``Stance`` attribute (``For`` / ``Against`` the major claim), and the essay's major claims
+restate one thesis. So each unit with a ``Stance`` and no relation of its own becomes the head of
+a relation to the essay's first ``MajorClaim`` (in text order): ``For`` -> ``supports``,
+``Against`` -> ``attacks`` (ids ``S1``, ``S2``...). The argument graph is then the corpus's tree
+(premises -> claims -> the major claim) instead of claims left unattached. ``none`` keeps the
+``R`` lines only (the attributes stay in the meta either way).
+
+**Official split**: a ``train-test-split.csv`` (the corpus's own, ``"essay001";"TRAIN"``) in the
+directory or its parent sets each essay's ``meta["split"]`` (``train`` / ``test``), which
+``data.splits.mode: official`` and ``fixed_split: official`` read.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from argmine.document import ArgRelation, ArgUnit, Article
 from argmine.errors import InputError
 
 log = logging.getLogger(__name__)
+
+#: ``stance_relations`` policies: ``first`` (link to the first MajorClaim) or ``none``
+STANCE_POLICIES = ("first", "none")
+#: a Stance attribute's value -> the relation label of the unit's link to the major claim
+STANCE_LABELS = {"for": "supports", "against": "attacks"}
+#: the corpus's split file, looked for in the brat directory and its parent
+SPLIT_FILE = "train-test-split.csv"
 
 RELATION_LABELS = {
     "supports": "supports",
@@ -25,7 +46,9 @@ RELATION_LABELS = {
 }
 
 
-def parse_ann(text: str, ann: str, *, article_id: str, source: str) -> Article:
+def parse_ann(
+    text: str, ann: str, *, article_id: str, source: str, stance_relations: str = "first"
+) -> Article:
     units: list[ArgUnit] = []
     relations: list[ArgRelation] = []
     attributes: dict[str, dict[str, str]] = {}
@@ -71,15 +94,77 @@ def parse_ann(text: str, ann: str, *, article_id: str, source: str) -> Article:
         )
     known = {u.id for u in units}
     relations = [r for r in relations if r.head in known and r.tail in known]
+    if stance_relations == "first":
+        relations += _stance_relations(units, relations, attributes, source)
     meta = {"source": source}
     if attributes:
         meta["attributes"] = attributes
     return Article(id=article_id, text=text, meta=meta, units=units, relations=relations)
 
 
-def load_brat(path: Path) -> list[Article]:
-    """Every ``.ann`` file (with its ``.txt``) under a directory, or one ``.ann``/``.txt``."""
+def _stance_relations(
+    units: list[ArgUnit],
+    relations: list[ArgRelation],
+    attributes: dict[str, dict[str, str]],
+    source: str,
+) -> list[ArgRelation]:
+    """A relation from each unit with a ``Stance`` (and no relation of its own) to the first
+    ``MajorClaim``; none when the essay has no major claim."""
+    majors = sorted((u for u in units if u.label == "MajorClaim"), key=lambda u: u.start)
+    if not majors:
+        return []
+    thesis = majors[0].id
+    heads = {r.head for r in relations}
+    added: list[ArgRelation] = []
+    unknown: set[str] = set()
+    for unit in sorted(units, key=lambda u: u.start):
+        stance = attributes.get(unit.id, {}).get("Stance")
+        if stance is None or unit.id in heads or unit.id == thesis:
+            continue
+        label = STANCE_LABELS.get(stance.lower())
+        if label is None:
+            unknown.add(stance)
+            continue
+        added.append(ArgRelation(id=f"S{len(added) + 1}", head=unit.id, tail=thesis, label=label))
+    if unknown:
+        log.warning(
+            "%s: Stance value(s) %s are neither For nor Against; those units stay unlinked",
+            source,
+            ", ".join(sorted(map(repr, unknown))),
+        )
+    return added
+
+
+def read_split_file(path: Path) -> dict[str, str]:
+    """``{essay id: "train" | "test"}`` from the corpus's ``train-test-split.csv``
+    (``"ID";"SET"`` rows, quotes optional); rows that are not ``ID;TRAIN|TEST`` are skipped."""
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        fields = [f.strip().strip('"').strip() for f in line.split(";")]
+        if len(fields) == 2 and fields[1].upper() in ("TRAIN", "TEST"):
+            out[fields[0]] = fields[1].lower()
+    return out
+
+
+def _split_file(path: Path) -> Path | None:
+    folder = path if path.is_dir() else path.parent
+    for candidate in (folder / SPLIT_FILE, folder.parent / SPLIT_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_brat(path: Path, *, stance_relations: str = "first") -> list[Article]:
+    """Every ``.ann`` file (with its ``.txt``) under a directory, or one ``.ann``/``.txt``;
+    ``stance_relations``: see the module docstring."""
+    if stance_relations not in STANCE_POLICIES:
+        raise ValueError(
+            f"stance_relations must be one of {', '.join(STANCE_POLICIES)}, "
+            f"got {stance_relations!r}"
+        )
     anns = sorted(path.rglob("*.ann")) if path.is_dir() else [path.with_suffix(".ann")]
+    split_file = _split_file(path)
+    splits = read_split_file(split_file) if split_file is not None else {}
     articles = []
     for ann in anns:
         txt = ann.with_suffix(".txt")
@@ -93,5 +178,14 @@ def load_brat(path: Path) -> list[Article]:
                 annotations = handle.read()
         except UnicodeDecodeError as exc:
             raise InputError(txt, f"not UTF-8 text (byte offset {exc.start})") from None
-        articles.append(parse_ann(text, annotations, article_id=ann.stem, source=str(ann)))
+        article = parse_ann(
+            text,
+            annotations,
+            article_id=ann.stem,
+            source=str(ann),
+            stance_relations=stance_relations,
+        )
+        if ann.stem in splits:
+            article = replace(article, meta={**article.meta, "split": splits[ann.stem]})
+        articles.append(article)
     return articles
