@@ -153,3 +153,27 @@ def test_essays_convert_cli_stance_option(corpus, tmp_path):
     assert counts == {"first": [4] * 8, "none": [2] * 8}
     bad = runner.invoke(app, ["convert", "webis", str(corpus), "--stance-relations", "none"])
     assert bad.exit_code == 1 and "only for brat" in bad.output
+
+
+def test_brat_relation_types_any_case_and_abstrct_partial_attack(tmp_path):
+    # AbstRCT (Mayer et al. 2020) writes its relation types capitalised, with a Partial-Attack
+    text = "Drug A lowered pain. Pain fell by half. The sample was small. Side effects were rare."
+    (tmp_path / "abstract1.txt").write_text(text, encoding="utf-8")
+    units = ["Drug A lowered pain", "Pain fell by half", "The sample was small", "effects were"]
+    lines = [
+        f"T{k + 1}\t{label} {text.index(u)} {text.index(u) + len(u)}\t{u}"
+        for k, (label, u) in enumerate(zip(["Claim"] + ["Premise"] * 3, units, strict=True))
+    ]
+    lines += [
+        "R1\tSupport Arg1:T2 Arg2:T1",
+        "R2\tPartial-Attack Arg1:T3 Arg2:T1",
+        "R3\tAttack Arg1:T4 Arg2:T1",
+    ]
+    (tmp_path / "abstract1.ann").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (doc,) = load_corpus("brat", tmp_path)
+    assert [(r.head, r.label) for r in doc.relations] == [
+        ("T2", "supports"),
+        ("T3", "attacks"),
+        ("T4", "attacks"),
+    ]
+    assert doc.meta["relation_types"] == {"R1": "Support", "R2": "Partial-Attack", "R3": "Attack"}

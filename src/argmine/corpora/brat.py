@@ -38,11 +38,16 @@ STANCE_LABELS = {"for": "supports", "against": "attacks"}
 #: the corpus's split file, looked for in the brat directory and its parent
 SPLIT_FILE = "train-test-split.csv"
 
+#: ``R`` line types (any case) -> schema relation labels; other types are kept as written
+#: (``relations.labels`` in a run config can map them). ``Partial-Attack`` is AbstRCT's
+#: (Mayer et al. 2020) weaker attack; the original type of every relation whose label was
+#: mapped stays in ``meta["relation_types"]``.
 RELATION_LABELS = {
     "supports": "supports",
     "support": "supports",
     "attacks": "attacks",
     "attack": "attacks",
+    "partial-attack": "attacks",
 }
 
 
@@ -52,6 +57,7 @@ def parse_ann(
     units: list[ArgUnit] = []
     relations: list[ArgRelation] = []
     attributes: dict[str, dict[str, str]] = {}
+    relation_types: dict[str, str] = {}
     problems: list[str] = []
     for number, line in enumerate(ann.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
@@ -80,9 +86,11 @@ def parse_ann(
                         id=ident,
                         head=roles["Arg1"],
                         tail=roles["Arg2"],
-                        label=RELATION_LABELS.get(label, label),
+                        label=RELATION_LABELS.get(label.lower(), label),
                     )
                 )
+                if RELATION_LABELS.get(label.lower(), label) != label:
+                    relation_types[ident] = label
             elif ident.startswith("A") or ident.startswith("M"):
                 name, target, *value = fields[1].split()
                 attributes.setdefault(target, {})[name] = value[0] if value else "true"
@@ -99,6 +107,9 @@ def parse_ann(
     meta = {"source": source}
     if attributes:
         meta["attributes"] = attributes
+    kept = {r.id for r in relations}
+    if any(k in kept for k in relation_types):
+        meta["relation_types"] = {k: v for k, v in relation_types.items() if k in kept}
     return Article(id=article_id, text=text, meta=meta, units=units, relations=relations)
 
 
