@@ -177,3 +177,11 @@ def test_brat_relation_types_any_case_and_abstrct_partial_attack(tmp_path):
         ("T4", "attacks"),
     ]
     assert doc.meta["relation_types"] == {"R1": "Support", "R2": "Partial-Attack", "R3": "Attack"}
+
+
+def test_essays_split_file_not_utf8_is_one_input_error(corpus):
+    from argmine.errors import InputError
+
+    (corpus.parent / "train-test-split.csv").write_bytes(b'"ID";"SET"\n"essay\xff01";"TRAIN"\n')
+    with pytest.raises(InputError, match=r"train-test-split\.csv: not UTF-8"):
+        load_corpus("brat", corpus)

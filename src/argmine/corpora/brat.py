@@ -150,7 +150,11 @@ def read_split_file(path: Path) -> dict[str, str]:
     """``{essay id: "train" | "test"}`` from the corpus's ``train-test-split.csv``
     (``"ID";"SET"`` rows, quotes optional); rows that are not ``ID;TRAIN|TEST`` are skipped."""
     out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8-sig").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte offset {exc.start})") from None
+    for line in text.splitlines():
         fields = [f.strip().strip('"').strip() for f in line.split(";")]
         if len(fields) == 2 and fields[1].upper() in ("TRAIN", "TEST"):
             out[fields[0]] = fields[1].lower()
