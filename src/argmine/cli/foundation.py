@@ -170,13 +170,14 @@ def convert_cmd(
         raise fail(f"unknown format {fmt!r} (expected {', '.join(CORPUS_FORMATS)})")
     if split is not None and (fmt != "webis" or split not in ("train", "dev", "test")):
         raise fail(f"--split {split!r}: only train, dev or test, and only for webis")
-    if stance_relations is not None and (
-        fmt != "brat" or stance_relations not in ("first", "none")
-    ):
-        raise fail(
-            f"--stance-relations {stance_relations!r}: only first or none, and only for brat"
-        )
     from argmine.corpora import corpus_lines, load_label_map
+    from argmine.corpora.brat import STANCE_POLICIES
+
+    if stance_relations is not None and (fmt != "brat" or stance_relations not in STANCE_POLICIES):
+        raise fail(
+            f"--stance-relations {stance_relations!r}: only {' or '.join(STANCE_POLICIES)}, "
+            "and only for brat"
+        )
 
     mapping = load_label_map(labels) if labels is not None else None
     count = emit_lines(

@@ -216,7 +216,11 @@ def load_corpus(
     elif fmt == "brat":
         from argmine.corpora.brat import load_brat
 
-        articles = load_brat(source, stance_relations=stance_relations or "first")
+        articles = (
+            load_brat(source)
+            if stance_relations is None
+            else load_brat(source, stance_relations=stance_relations)
+        )
     elif fmt == "microtexts":
         from argmine.corpora.microtexts import load_microtexts
 

@@ -79,18 +79,14 @@ def parse_ann(
                     raise ValueError(f"text {fields[2]!r} != text[{start}:{end}]")
                 units.append(ArgUnit(id=ident, start=start, end=end, label=label))
             elif ident.startswith("R"):
-                label, *args = fields[1].split()
+                kind, *args = fields[1].split()
                 roles = dict(arg.split(":", 1) for arg in args)
+                label = RELATION_LABELS.get(kind.lower(), kind)
                 relations.append(
-                    ArgRelation(
-                        id=ident,
-                        head=roles["Arg1"],
-                        tail=roles["Arg2"],
-                        label=RELATION_LABELS.get(label.lower(), label),
-                    )
+                    ArgRelation(id=ident, head=roles["Arg1"], tail=roles["Arg2"], label=label)
                 )
-                if RELATION_LABELS.get(label.lower(), label) != label:
-                    relation_types[ident] = label
+                if label != kind:
+                    relation_types[ident] = kind
             elif ident.startswith("A") or ident.startswith("M"):
                 name, target, *value = fields[1].split()
                 attributes.setdefault(target, {})[name] = value[0] if value else "true"
