@@ -287,3 +287,48 @@ def test_cli_tag_rejects_unknown_dtype_in_one_line(tiny_model, inputs, tmp_path)
     assert "--dtype 'float16'" in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_cli_evaluate_unannotated_label_counts_as_what_it_hides_under(
+    tiny_model, repo_root, tmp_path
+):
+    """Gold without Conclusions (as Webis): with --unannotated the rules' Conclusions are
+    scored as Claims, not as false positives; bad uses of the option fail in one line."""
+    from argmine.corpora.labelstudio import load_export
+
+    (ref,) = load_export(repo_root / "annotations" / "caravan-to-nowhere.json")
+    flat = ref.with_annotations(
+        [
+            ArgUnit(u.id, u.start, u.end, "Claim" if u.label == "Conclusion" else u.label)
+            for u in ref.units
+        ],
+        ref.relations,
+    )
+    data = tmp_path / "gold.jsonl"
+    data.write_text(dumps_article(flat) + "\n", encoding="utf-8")
+
+    def rules(*extra: str) -> dict:
+        out = tmp_path / f"scores{len(extra)}.json"
+        code, _, stderr = _run("evaluate", str(tiny_model), str(data), "-o", str(out), *extra)
+        assert code == 0, stderr
+        return json.loads(out.read_text(encoding="utf-8"))["rules"]["overlap"]
+
+    plain = rules()
+    folded = rules("--unannotated", "Conclusion=O,Claim")
+    conclusions = plain["per_label"]["Conclusion"]["fp"]
+    assert conclusions > 0  # the rules do predict Conclusions on the reference article
+    assert folded["per_label"]["Conclusion"]["fp"] == 0
+    assert folded["micro"]["fp"] < plain["micro"]["fp"]
+    assert folded["per_label"]["Claim"]["tp"] > plain["per_label"]["Claim"]["tp"]
+
+    for spec, message in [
+        ("Conclusion", "expected LABEL=UNDER"),
+        ("Conclusion=Conclusion", "cannot hide under itself"),
+        ("Conclusion=O,Thesis", "Thesis is not a label of the model"),
+    ]:
+        code, _, stderr = _run("evaluate", str(tiny_model), str(data), "--unannotated", spec)
+        assert code == 1 and message in stderr, stderr
+    claims = sum(u.label == "Claim" for u in flat.units)
+    code, _, stderr = _run("evaluate", str(tiny_model), str(data), "--unannotated", "Claim=O")
+    assert code == 1
+    assert f"article {flat.id} has {claims} Claim unit(s)" in stderr, stderr

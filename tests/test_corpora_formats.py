@@ -261,3 +261,23 @@ def test_corpora_convert_cli_bad_input_one_line(args, expected):
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 1 and isinstance(done.exception, SystemExit)
     assert done.stderr == expected + "\n"
+
+
+def test_load_gold_webis_says_it_has_no_conclusion(tmp_path):
+    """`argmine evaluate --format webis` knows the corpus annotates no Conclusion (its
+    assumptions are Claims) and no relations; --unannotated none takes that back."""
+    from argmine.data import relations_annotated, unannotated_labels
+    from argmine.tag import load_gold
+
+    folder = tmp_path / "annotated-xmi" / "test"
+    folder.mkdir(parents=True)
+    (folder / "001-x.xmi").write_text(XMI)
+    (article,) = load_gold(tmp_path, fmt="webis")
+    assert unannotated_labels(article) == {"Conclusion": ["O", "Claim"]}
+    assert not relations_annotated(article)
+    (article,) = load_gold(tmp_path, fmt="webis", unannotated={})
+    assert unannotated_labels(article) == {}
+    jsonl = tmp_path / "gold.jsonl"
+    jsonl.write_text(dumps_article(article) + "\n", encoding="utf-8")
+    (plain,) = load_gold(jsonl)
+    assert unannotated_labels(plain) == {}

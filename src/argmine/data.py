@@ -141,6 +141,29 @@ def _source_articles(
     return marked
 
 
+def mark_unannotated(
+    articles: Sequence[Article], hidden: Mapping[str, Sequence[str]]
+) -> list[Article]:
+    """``articles`` recorded as not annotating the labels of ``hidden`` (label -> the gold
+    labels it may hide under), as a source's ``unannotated`` records them; what a source said
+    of its relations is kept (else a corpus without any relation counts as not annotating
+    them)."""
+    if not hidden:
+        return list(articles)
+    none = not any(a.relations for a in articles)
+    out = []
+    for article in articles:
+        meta = dict(article.meta)
+        info = meta.get(UNANNOTATED)
+        without = bool(info.get("relations")) if isinstance(info, Mapping) else none
+        meta[UNANNOTATED] = {
+            "labels": {k: list(v) for k, v in hidden.items()},
+            "relations": without,
+        }
+        out.append(replace(article, meta=meta))
+    return out
+
+
 def unannotated_labels(article: Article) -> dict[str, list[str]]:
     """The labels ``article``'s source does not annotate, with what each may hide under."""
     info = article.meta.get(UNANNOTATED)

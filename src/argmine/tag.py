@@ -34,7 +34,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -606,6 +606,7 @@ def evaluate_model(
     tagger = load_predictor(model_dir, ensemble=ensemble, threads=threads, min_share=min_share)
     gold = list(articles)
     labels = list(tagger.spec.labels)
+    _check_unannotated(gold, labels)
     bare = [a.with_annotations([]) for a in gold]
     # a source that does not annotate a label (Webis: no Conclusion) is scored with the
     # predictions of it folded into what it hides under; its relations only if it has them
@@ -984,16 +985,47 @@ def tag_files(
     return summary
 
 
+def _check_unannotated(gold: Sequence[Article], labels: Sequence[str]) -> None:
+    """A label said to be unannotated must be absent from the gold, and what it hides under
+    must be O or one of the model's ``labels``."""
+    from argmine.data import unannotated_labels
+
+    for article in gold:
+        for label, under in unannotated_labels(article).items():
+            bad = [u for u in under if u != "O" and u not in labels]
+            if bad:
+                raise UsageError(
+                    f"unannotated {label}: {', '.join(bad)} is not a label of the model "
+                    f"(its labels: {', '.join(labels)})"
+                )
+            found = sum(u.label == label for u in article.units)
+            if found:
+                raise UsageError(
+                    f"unannotated {label}: article {article.id} has {found} {label} unit(s) "
+                    "in its gold annotation"
+                )
+
+
 def load_gold(
-    data: str | os.PathLike[str], *, fmt: str = "auto", split: str | None = None
+    data: str | os.PathLike[str],
+    *,
+    fmt: str = "auto",
+    split: str | None = None,
+    unannotated: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Article]:
     """Gold articles for :func:`evaluate_model`.
 
     ``fmt="auto"``: a ``.json`` file is a Label Studio export, anything else is read by
     :mod:`argmine.readers` (argmine JSONL with units). Other values (``jsonl``,
     ``labelstudio``, ``brat``, ``microtexts``, ``webis``) go to
-    :func:`argmine.corpora.load_corpus` with ``split``.
+    :func:`argmine.corpora.load_corpus` with ``split``. ``unannotated``: labels the gold does
+    not annotate, each with the gold labels it may hide under (a source's ``unannotated``);
+    omitted: the format's own (:data:`argmine.corpora.DEFAULT_UNANNOTATED`: Webis has no
+    Conclusion), none for ``auto``; ``{}``: none.
     """
+    from argmine.corpora import DEFAULT_UNANNOTATED
+    from argmine.data import mark_unannotated
+
     path = Path(data)
     if fmt == "auto":
         if split is not None:
@@ -1012,4 +1044,5 @@ def load_gold(
         articles = load_corpus(fmt, path, split=split)
     if not articles:
         raise InputError(path, "no articles to evaluate on")
-    return list(articles)
+    hidden = DEFAULT_UNANNOTATED.get(fmt, {}) if unannotated is None else unannotated
+    return mark_unannotated(articles, hidden)

@@ -85,6 +85,16 @@ def evaluate_cmd(
     force: ForceOpt = False,
     ensemble: EnsembleOpt = None,
     min_share: MinShareOpt = 0.5,
+    unannotated: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unannotated",
+            help="LABEL=UNDER[,UNDER]: the gold does not annotate LABEL; predictions of it "
+            "count as the first UNDER that is not O (else are dropped), e.g. "
+            "Conclusion=O,Claim (repeatable; the --format webis default; 'none': no "
+            "such label).",
+        ),
+    ] = None,
 ) -> None:
     """Span P/R/F1 (exact and >= 0.5 overlap), per label, micro and macro, a confusion, and
     relation F1 (end to end and with gold units) beside the rule baseline on the same data."""
@@ -100,7 +110,7 @@ def evaluate_cmd(
         raise fail("--min-share needs --ensemble")
     if output is not None:
         check_output(output, force=force)
-    gold = load_gold(data, fmt=fmt, split=split)
+    gold = load_gold(data, fmt=fmt, split=split, unannotated=_unannotated(unannotated))
     scores = evaluate_model(
         model,
         gold,
@@ -116,3 +126,23 @@ def evaluate_cmd(
     if output is not None:
         atomic_write_text(output, json.dumps(scores, indent=2) + "\n", force=force)
         err.print(f"scores written to {output}", markup=False, highlight=False)
+
+
+def _unannotated(specs: list[str] | None) -> dict[str, list[str]] | None:
+    """``--unannotated`` values as ``{label: [hides under]}``; None when not given."""
+    if not specs:
+        return None
+    if [x.strip().lower() for x in specs] == ["none"]:
+        return {}
+    hidden: dict[str, list[str]] = {}
+    for spec in specs:
+        label, sep, rest = spec.partition("=")
+        under = [x.strip() for x in rest.split(",") if x.strip()]
+        if not sep or not label.strip() or not under:
+            raise fail(
+                f"--unannotated {spec!r}: expected LABEL=UNDER[,UNDER], e.g. Conclusion=O,Claim"
+            )
+        if label.strip() in under:
+            raise fail(f"--unannotated {spec!r}: {label.strip()} cannot hide under itself")
+        hidden[label.strip()] = under
+    return hidden

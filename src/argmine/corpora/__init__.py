@@ -60,6 +60,13 @@ DEFAULT_LABELS: dict[str, dict[str, str | None] | None] = {
     },
 }
 FORMATS = tuple(DEFAULT_LABELS)
+#: Schema labels a format's corpus does not annotate under its default mapping, each with the
+#: gold labels it may hide under (as a source's ``unannotated``): an editorial's conclusion is
+#: annotated in Webis-Editorials-16 as an assumption, i.e. a Claim, or not at all. ``argmine
+#: evaluate --format`` scores a model's predictions of such a label as what it hides under.
+DEFAULT_UNANNOTATED: dict[str, dict[str, list[str]]] = {
+    "webis": {"Conclusion": ["O", "Claim"]},
+}
 
 
 def apply_label_map(
