@@ -107,6 +107,12 @@ def test_mixed_sources_bad_unannotated_label_is_a_config_error(tmp_path, files):
         load_sources(config, labels=LABELS)
     with pytest.raises(Exception, match="hide under"):
         _config(tmp_path, [{"format": "jsonl", "path": str(own), "unannotated": {"Claim": []}}])
+    # a source cannot both annotate a label and say it does not
+    annotates = _config(
+        tmp_path, [{"format": "jsonl", "path": str(own), "unannotated": {"Evidence": ["O"]}}]
+    )
+    with pytest.raises(ConfigError, match="unannotated Evidence, but article a00 has"):
+        load_sources(annotates, labels=LABELS)
 
 
 def test_label_sets_codes_worked_by_hand():

@@ -118,6 +118,11 @@ def _source_articles(
         bad = [u for u in under if u != "O" and u not in labels]
         if bad:
             raise ConfigError(where, f"{label} hides under unknown label(s) {bad}")
+        found = next((a for a in out if any(u.label == label for u in a.units)), None)
+        if found is not None:
+            raise ConfigError(
+                where, f"unannotated {label}, but article {found.id} has {label} units"
+            )
     has_relations = (
         source.has_relations
         if source.has_relations is not None
