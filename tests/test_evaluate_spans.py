@@ -59,8 +59,13 @@ def test_evaluate_per_class_f1_formula_and_macro():
     assert scores["overlap"]["per_label"]["Claim"]["f1"] == 1.0
     evidence = scores["overlap"]["per_label"]["Evidence"]
     assert (evidence["tp"], evidence["fp"], evidence["fn"]) == (0, 1, 1)
+    # macro over the labels that occur: Conclusion is in neither gold nor predictions
     macro = scores["overlap"]["macro"]["f1"]
-    assert macro == pytest.approx((1.0 + 0.0 + 0.0) / 3)
+    assert macro == pytest.approx((1.0 + 0.0) / 2)
+    # a label only predicted is a zero in the mean
+    more = [art((0, 10, "Claim"), (21, 40, "Claim"), (70, 80, "Evidence"), (82, 90, "Conclusion"))]
+    again = span_scores(gold, more, labels=LABELS)["overlap"]["macro"]["f1"]
+    assert again == pytest.approx((1.0 + 0.0 + 0.0) / 3)
 
 
 def test_evaluate_matching_is_one_to_one():

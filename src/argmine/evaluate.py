@@ -8,7 +8,8 @@ Two matching criteria, as used in the field:
 
 Matching is one-to-one: each gold unit is matched by at most one prediction, pairs with the
 largest overlap first. Per class, F1 = TP / (TP + 0.5 (FP + FN)); macro averages per-class
-precision, recall and F1 over the labels, micro pools the counts. The confusion matrix pairs
+precision, recall and F1 over the labels that occur in the gold or the predictions, micro pools
+the counts. The confusion matrix pairs
 units by the overlap criterion regardless of label; an unmatched unit meets ``"O"``.
 
 Articles are paired by id. A gold article without a prediction counts all its units as missed; a
@@ -23,6 +24,19 @@ from typing import Any
 from argmine.document import ArgUnit, Article
 
 OUTSIDE = "O"
+
+
+def _macro(
+    per_label: Mapping[str, Mapping[str, float]], counts: Mapping[str, Sequence[int]]
+) -> dict[str, float]:
+    """Per-label precision, recall and F1 averaged over the labels that occur in the gold or
+    the predictions (a label neither has, e.g. Conclusion on Webis, is not a zero)."""
+    seen = [label for label, c in counts.items() if any(c)] or list(counts)
+    n = len(seen) or 1
+    return {
+        key: sum(per_label[label][key] for label in seen) / n
+        for key in ("precision", "recall", "f1")
+    }
 
 
 def _overlap(a: ArgUnit, b: ArgUnit) -> int:
@@ -127,14 +141,9 @@ def _scores_for(
                 matrix[index[OUTSIDE]][index[unit.label]] += 1
     per_label = {label: _prf(*counts[label]) for label in labels}
     tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
-    n = len(labels) or 1
-    macro = {
-        key: sum(per_label[label][key] for label in labels) / n
-        for key in ("precision", "recall", "f1")
-    }
     return {
         "micro": _prf(tp, fp, fn),
-        "macro": macro,
+        "macro": _macro(per_label, counts),
         "per_label": per_label,
         "confusion": {"labels": confusion_labels, "matrix": matrix},
     }
@@ -225,13 +234,9 @@ def relation_scores(
         link = _relation_counts(gold, pred, with_label=False, **opts)["link"]
         per_label = {label: _prf(*counts[label]) for label in labels}
         tp, fp, fn = (sum(c[k] for c in counts.values()) for k in range(3))
-        n = len(labels) or 1
         out[name] = {
             "micro": _prf(tp, fp, fn),
-            "macro": {
-                key: sum(per_label[label][key] for label in labels) / n
-                for key in ("precision", "recall", "f1")
-            },
+            "macro": _macro(per_label, {label: counts[label] for label in labels}),
             "per_label": per_label,
             "link": _prf(*link),
         }
