@@ -121,6 +121,20 @@ def test_cli_tag_refuses_to_overwrite(tiny_model, inputs, tmp_path):
     code, _, _ = _run("tag", str(inputs), "--model", str(tiny_model), "-o", str(out), "--force")
     assert code == 0
     assert len(_read(out)) == 2
+    # a CSV run writes OUTPUT.relations.csv too: an old one alone is kept without --force
+    units = tmp_path / "units.csv"
+    rels = tmp_path / "units.relations.csv"
+    rels.write_text("keep me too\n", encoding="utf-8")
+    args = ("tag", str(inputs), "--model", str(tiny_model), "-o", str(units), "--format", "csv")
+    code, _, stderr = _run(*args)
+    assert code == 1 and f"{rels}: output exists" in stderr, stderr
+    assert rels.read_text(encoding="utf-8") == "keep me too\n" and not units.exists()
+    code, _, stderr = _run(*args, "--force")
+    assert code == 0, stderr
+    assert rels.read_text(encoding="utf-8").startswith("article_id,id,head,tail,label,score")
+    # stdout is not a file tag can append to
+    code, _, stderr = _run("tag", str(inputs), "--model", str(tiny_model), "-o", "-")
+    assert code == 1 and "not stdout" in stderr and not Path("-").exists(), stderr
 
 
 @pytest.mark.parametrize("keep_going", [False, True])

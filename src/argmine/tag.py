@@ -902,18 +902,7 @@ def tag_files(
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
-    target = Path(output)
-    jsonl = target if fmt == "jsonl" else target.with_name(target.name + ".jsonl")
-    if resume and force:
-        raise ValueError("--resume and --force contradict each other; pass one")
-    if not resume and not force:
-        for path in {target, jsonl}:
-            if path.exists():
-                raise OutputExistsError(path)
-    if resume and fmt != "jsonl" and target.exists() and not jsonl.exists():
-        raise InputError(
-            jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
-        )
+    target, jsonl = check_tag_outputs(output, fmt, resume=resume, force=force)
     if resume and jsonl.exists():
         recover_torn_tail(jsonl)
     done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
@@ -983,6 +972,47 @@ def tag_files(
         )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def tag_jsonl_path(output: str | os.PathLike[str], fmt: str) -> Path:
+    """The JSONL a tagging run appends to: ``output`` itself for ``jsonl``, else
+    ``OUTPUT.jsonl`` beside the report."""
+    target = Path(output)
+    return target if fmt == "jsonl" else target.with_name(target.name + ".jsonl")
+
+
+def check_tag_outputs(
+    output: str | os.PathLike[str],
+    fmt: str,
+    *,
+    resume: bool,
+    force: bool,
+    more: Sequence[Path] = (),
+) -> tuple[Path, Path]:
+    """The report ``output`` and the JSONL a tagging run appends to (``output`` itself for
+    ``jsonl``, else ``OUTPUT.jsonl``), after the checks every engine makes before it starts:
+    not stdout, ``resume`` and ``force`` not both, no file the run writes (the JSONL, the
+    report, a CSV's relation file, ``more``) already there unless one of them is given, and a
+    report to resume has its JSONL."""
+    from argmine.report import output_paths
+
+    if str(output) == "-":
+        raise UsageError(
+            "argmine tag writes files (appended per chunk, resumable), not stdout: give "
+            "--output a path, e.g. tagged.jsonl"
+        )
+    if resume and force:
+        raise ValueError("--resume and --force contradict each other; pass one")
+    target, jsonl = Path(output), tag_jsonl_path(output, fmt)
+    if not resume and not force:
+        for path in dict.fromkeys([*output_paths(target, fmt=fmt), jsonl, *more]):
+            if path.exists():
+                raise OutputExistsError(path)
+    if resume and fmt != "jsonl" and target.exists() and not jsonl.exists():
+        raise InputError(
+            jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
+        )
+    return target, jsonl
 
 
 def _check_unannotated(gold: Sequence[Article], labels: Sequence[str]) -> None:

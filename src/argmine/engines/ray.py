@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from argmine.document import Article, dumps_article, loads_article
-from argmine.errors import ArgmineError, InputError, OutputExistsError
+from argmine.errors import ArgmineError, InputError
 from argmine.tag import tag_batch  # the one per-batch function, shared with argmine tag
 
 __all__ = ["LOOPBACK", "connect", "local_cluster_env", "tag_files_ray"]
@@ -227,7 +227,9 @@ def tag_files_ray(
         _Progress,
         _read_inputs,
         append_atomic,
+        check_tag_outputs,
         resolve_model_dir,
+        tag_jsonl_path,
     )
 
     if fmt not in FORMATS:
@@ -236,19 +238,8 @@ def tag_files_ray(
         raise ValueError("chunk_size and batch_size must be >= 1")
     if workers < 1 or worker_cpus <= 0 or worker_gpus < 0:
         raise ValueError("workers must be >= 1, worker CPUs > 0 and worker GPUs >= 0")
-    if resume and force:
-        raise ValueError("--resume and --force contradict each other; pass one")
-    target = Path(output)
-    jsonl = target if fmt == "jsonl" else target.with_name(target.name + ".jsonl")
-    shards = _shard_dir(jsonl)
-    if not resume and not force:
-        for path in (target, jsonl, shards):
-            if path.exists():
-                raise OutputExistsError(path)
-    if resume and fmt != "jsonl" and target.exists() and not jsonl.exists():
-        raise InputError(
-            jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
-        )
+    shards = _shard_dir(tag_jsonl_path(output, fmt))
+    target, jsonl = check_tag_outputs(output, fmt, resume=resume, force=force, more=[shards])
     if force and shards.exists():
         shutil.rmtree(shards)
     done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
