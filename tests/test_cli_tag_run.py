@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from argmine.cli import app
 from argmine.document import ArgUnit, Article, dumps_article, iter_jsonl_articles
-from argmine.tag import cpu_has_bf16_matmul, journal_path, read_journal
+from argmine.tag import cpu_has_bf16_matmul, journal_path, partial_path, read_journal
 
 pytestmark = pytest.mark.slow
 
@@ -148,8 +148,52 @@ def test_cli_tag_failures_summary_and_exit_code(tiny_model, inputs, tmp_path, ke
     )
     assert code == (0 if keep_going else 1)
     assert f"  failed: {bad}: file is empty" in stderr.splitlines()
-    tagged = _read(out)
-    assert len(tagged) == (2 if keep_going else 0)
+    if keep_going:
+        assert len(_read(out)) == 2
+    else:  # stopped before anything was tagged: no output, nothing to resume
+        assert not out.exists() and not partial_path(out).exists()
+
+
+def test_cli_tag_stopped_run_keeps_the_old_output_and_resumes(tiny_model, inputs, tmp_path):
+    """A run that stops at a bad input leaves the output as it was (even with --force) and
+    its work in OUTPUT.partial, which --resume continues; --resume checks a file is argmine
+    JSONL before it changes anything."""
+    out = tmp_path / "out.jsonl"
+    old = dumps_article(Article(id="old", text="An earlier run's article.")) + "\n"
+    out.write_text(old, encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("", encoding="utf-8")
+    late = tmp_path / "late.txt"
+    late.write_text("Critics argue the levy is unfair. It cost 5 pounds.", encoding="utf-8")
+    base = ("tag", "--model", str(tiny_model), "-o", str(out))
+    code, _, stderr = _run(*base, str(inputs), str(bad), str(late), "--force")
+    assert code == 1 and f"{out} was not written" in stderr, stderr
+    assert out.read_text(encoding="utf-8") == old
+    assert sorted(a.id for a in _read(partial_path(out))) == ["hostile", "plain"]
+    # without --resume or --force a partial output is not thrown away
+    fresh = tmp_path / "fresh.jsonl"
+    again = ("tag", "--model", str(tiny_model), "-o", str(fresh), str(inputs))
+    code, _, stderr = _run(*again, str(bad))
+    assert code == 1 and not fresh.exists() and partial_path(fresh).exists(), stderr
+    code, _, stderr = _run(*again)
+    assert code == 1 and "--resume continues it, --force starts over" in stderr, stderr
+    code, _, stderr = _run(*base, str(inputs), str(late), "--resume")
+    assert code == 0, stderr
+    assert "tagged 1, skipped 2, failed 0" in stderr
+    assert sorted(a.id for a in _read(out)) == ["hostile", "late", "plain"]
+    assert not partial_path(out).exists()
+
+    for name, body in [
+        ("notes.jsonl", b"my notes line 1\nmy precious last line"),
+        ("blob.jsonl", bytes(range(256)) * 4),
+    ]:
+        mine = tmp_path / name
+        mine.write_bytes(body)
+        code, _, stderr = _run(
+            "tag", str(late), "--model", str(tiny_model), "-o", str(mine), "--resume"
+        )
+        assert code == 1 and "cannot resume from it" in stderr, stderr
+        assert mine.read_bytes() == body
 
 
 def test_cli_tag_resume_skips_done_articles(tiny_model, inputs, tmp_path):
@@ -187,6 +231,7 @@ def test_cli_tag_killed_then_resumed_has_every_article_once(tiny_model, tmp_path
     fifo = tmp_path / "stream.jsonl"
     os.mkfifo(fifo)
     out = tmp_path / "out.jsonl"
+    work = partial_path(out)  # where the run appends until it finishes
     args = ["--model", str(tiny_model), "-o", str(out), "--chunk-size", "2", "--batch-size", "2"]
     cmd = [sys.executable, "-m", "argmine", "tag", *args, "--no-progress"]
     proc = subprocess.Popen([*cmd, str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -202,9 +247,9 @@ def test_cli_tag_killed_then_resumed_has_every_article_once(tiny_model, tmp_path
                 time.sleep(0.05)
         os.set_blocking(writer, True)
         os.write(writer, "".join(lines[:first]).encode("utf-8"))
-        while (read_journal(out) or {}).get("articles") != first:
+        while (read_journal(work) or {}).get("articles") != first:
             assert proc.poll() is None, proc.communicate()[1].decode()
-            assert time.monotonic() < deadline, f"journal: {read_journal(out)}"
+            assert time.monotonic() < deadline, f"journal: {read_journal(work)}"
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)  # the run is blocked on the pipe, waiting for more
         proc.wait()
@@ -214,9 +259,10 @@ def test_cli_tag_killed_then_resumed_has_every_article_once(tiny_model, tmp_path
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    partial = _read(out)
+    assert not out.exists()  # the output appears only when the run finishes
+    partial = _read(work)
     assert [a.id for a in partial] == [f"doc{i:04d}" for i in range(first)]
-    with out.open("ab") as handle:  # as if killed in the middle of appending a line
+    with work.open("ab") as handle:  # as if killed in the middle of appending a line
         handle.write(b'{"id": "doc0010", "text": "Piece 10. Crit')
 
     source = tmp_path / "all.jsonl"
@@ -229,7 +275,7 @@ def test_cli_tag_killed_then_resumed_has_every_article_once(tiny_model, tmp_path
     assert f"tagged {total - first}, skipped {first}, failed 0" in resumed.stderr
     ids = [a.id for a in _read(out)]
     assert ids == [f"doc{i:04d}" for i in range(total)]
-    assert not journal_path(out).exists()  # removed when the run ends
+    assert not work.exists() and not journal_path(work).exists()  # gone when the run ends
 
 
 def test_cli_evaluate_prints_table_and_writes_json(tiny_model, tmp_path):

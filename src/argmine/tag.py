@@ -652,21 +652,33 @@ class TagSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     jsonl: Path | None = None
     seconds: float = 0.0
+    #: a run stopped at a bad input: what it tagged, kept for ``--resume`` (the outputs are
+    #: as they were)
+    partial: Path | None = None
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
-def _existing_ids(path: Path) -> set[str]:
-    """Ids of the articles in an argmine JSONL output (for ``resume``)."""
+def _existing_ids(path: Path, *, torn_tail: bool = False) -> set[str]:
+    """Ids of the articles in an argmine JSONL output (for ``resume``); ``torn_tail``: a last
+    line without its newline (a run killed while appending) is left out instead of refused."""
     ids: set[str] = set()
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(path, f"cannot read the output to resume ({exc.strerror})") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            if torn_tail and not raw.endswith(b"\n"):
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(
+                    path, f"line {number}: not UTF-8 text, cannot resume from it"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -836,6 +848,35 @@ def _write_journal(jsonl: Path, record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _start_work(jsonl: Path, work: Path, *, resume: bool) -> set[str]:
+    """Prepare the file a run appends to (``work``, :func:`partial_path`) and return the ids
+    it need not tag again. A fresh run starts an empty one. ``resume`` continues the partial
+    output of an unfinished run (its torn last line cut off), or else appends to a copy of a
+    finished output, which is itself never changed before the run ends; either must be argmine
+    JSONL (checked before anything is cut or copied)."""
+    work.parent.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        work.write_bytes(b"")
+        journal_path(work).unlink(missing_ok=True)
+        return set()
+    if work.exists():
+        _existing_ids(work, torn_tail=True)
+        recover_torn_tail(work)
+        return _existing_ids(work)
+    if not jsonl.exists():
+        work.write_bytes(b"")
+        return set()
+    # an output of an older argmine killed while appending to it has its journal beside it
+    killed = journal_path(jsonl).exists()
+    done = _existing_ids(jsonl, torn_tail=killed)
+    with jsonl.open("rb") as src, work.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    if killed:
+        recover_torn_tail(work)
+        journal_path(jsonl).unlink(missing_ok=True)
+    return done
+
+
 def recover_torn_tail(jsonl: Path) -> int:
     """Cut a torn last line (a run killed while appending) off ``jsonl``; the bytes cut.
 
@@ -903,9 +944,8 @@ def tag_files(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
     target, jsonl = check_tag_outputs(output, fmt, resume=resume, force=force)
-    if resume and jsonl.exists():
-        recover_torn_tail(jsonl)
-    done = _existing_ids(jsonl) if resume and jsonl.exists() else set()
+    work = partial_path(jsonl)
+    done = _start_work(jsonl, work, resume=resume)
     schema = None
     if fmt == "html":
         from argmine.config import load_label_schema
@@ -935,11 +975,11 @@ def tag_files(
     bar = _Progress(None, enabled=progress)
     articles = todo()
     chunks = 0
-    jsonl.parent.mkdir(parents=True, exist_ok=True)
-    # Append and fsync per chunk; the journal records each fsynced chunk (a kill leaves at
-    # most a torn last line, which --resume cuts off).
+    # Append and fsync per chunk to OUTPUT.partial; the journal records each fsynced chunk (a
+    # kill leaves at most a torn last line, which --resume cuts off). The outputs are only
+    # replaced when every input was read.
     try:
-        with jsonl.open("ab" if resume else "wb") as out:
+        with work.open("ab") as out:
             while chunk := list(itertools.islice(articles, chunk_size)):
                 tagged = tag_batch(tagger, chunk, batch_size=batch_size, on_progress=bar.advance)
                 out.write("".join(dumps_article(a) + "\n" for a in tagged).encode("utf-8"))
@@ -948,12 +988,21 @@ def tag_files(
                 chunks += 1
                 summary.tagged += len(tagged)
                 _write_journal(
-                    jsonl, {"chunks": chunks, "articles": summary.tagged, "bytes": out.tell()}
+                    work, {"chunks": chunks, "articles": summary.tagged, "bytes": out.tell()}
                 )
                 bar.set(summary.tagged)
     finally:
         bar.close()
-    journal_path(jsonl).unlink(missing_ok=True)
+    journal_path(work).unlink(missing_ok=True)
+    if summary.failed and not keep_going:
+        # stopped at a bad input: the outputs stay as they were; the work is kept to resume
+        if work.stat().st_size == 0:
+            work.unlink()
+        else:
+            summary.partial = work
+        summary.seconds = time.perf_counter() - started
+        return summary
+    os.replace(work, jsonl)
     if fmt != "jsonl":
         from argmine.document import iter_jsonl_articles
 
@@ -972,6 +1021,12 @@ def tag_files(
         )
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def partial_path(jsonl: Path) -> Path:
+    """Where a local tagging run appends its JSONL until it finishes: ``OUTPUT.partial``
+    (``OUTPUT.jsonl.partial`` for a report format); renamed to the JSONL output at the end."""
+    return jsonl.with_name(jsonl.name + ".partial")
 
 
 def tag_jsonl_path(output: str | os.PathLike[str], fmt: str) -> Path:
@@ -1008,7 +1063,14 @@ def check_tag_outputs(
         for path in dict.fromkeys([*output_paths(target, fmt=fmt), jsonl, *more]):
             if path.exists():
                 raise OutputExistsError(path)
-    if resume and fmt != "jsonl" and target.exists() and not jsonl.exists():
+        if partial_path(jsonl).exists():
+            raise InputError(
+                partial_path(jsonl),
+                "the partial output of a run that did not finish: --resume continues it, "
+                "--force starts over",
+            )
+    resumable = jsonl.exists() or partial_path(jsonl).exists()
+    if resume and fmt != "jsonl" and target.exists() and not resumable:
         raise InputError(
             jsonl, f"missing, so {target} cannot be resumed (pass --force to start over)"
         )

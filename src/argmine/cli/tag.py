@@ -143,13 +143,27 @@ def tag_cmd(
         progress=not no_progress,
         **({"ensemble": ensemble, "min_share": min_share} if ensemble else {}),
     )
+    where = summary.partial if summary.partial is not None else summary.output
     err.print(
         f"tagged {summary.tagged}, skipped {summary.skipped}, failed {len(summary.failed)} "
-        f"in {summary.seconds:.1f}s -> {summary.output}",
+        f"in {summary.seconds:.1f}s -> {where}",
         markup=False,
         highlight=False,
     )
     for source, reason in summary.failed:
         err.print(f"  failed: {source}: {reason}", markup=False, highlight=False)
     if summary.failed and not keep_going:
+        err.print(
+            f"stopped at the first input that could not be read, so {summary.output} was not "
+            "written"
+            + (
+                f", the {summary.tagged} articles tagged are kept in {summary.partial}: fix or "
+                "leave out the input and run again with --resume"
+                if summary.partial is not None
+                else ""
+            )
+            + " (--keep-going skips such inputs)",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(code=1)
