@@ -15,14 +15,16 @@ what ``argmine tag`` runs: read the inputs lazily, skip articles already in the 
 (``resume``), tag in chunks, and append.
 
 Streaming and output safety: inputs are read as they are tagged (a JSONL file line by line), so
-memory does not grow with the corpus. After each chunk of ``chunk_size`` articles the chunk's
-lines are appended to the JSONL output and fsynced, and a small progress journal
-(``OUTPUT.progress``: chunks, articles and bytes as of the last fsynced chunk; removed when the
-run ends) is replaced atomically. A ``kill -9`` therefore leaves complete lines plus at most one
-torn last line; ``--resume`` cuts that line off (:func:`recover_torn_tail`), reads the ids in
-the output and skips them. For the csv, html, labelstudio and aif formats the same JSONL is kept
-beside the output as ``OUTPUT.jsonl`` and the output is generated from it (atomically) at the
-end.
+memory does not grow with the corpus. The run appends to ``OUTPUT.partial``
+(:func:`partial_path`): after each chunk of ``chunk_size`` articles the chunk's lines are
+appended and fsynced, and a small progress journal (``OUTPUT.partial.progress``: chunks,
+articles and bytes as of the last fsynced chunk; removed when the run ends) is replaced
+atomically. When every input has been read the partial file is renamed to the JSONL output, so
+an existing output is replaced only by a finished run. A ``kill -9`` (or a stop at a bad input)
+leaves the partial file with complete lines plus at most one torn last line; ``--resume`` cuts
+that line off (:func:`recover_torn_tail`), reads the ids in it and skips them. For the csv,
+html, labelstudio and aif formats the same JSONL is kept beside the output as ``OUTPUT.jsonl``
+and the output is generated from it (atomically) at the end.
 """
 
 from __future__ import annotations
