@@ -226,3 +226,25 @@ def test_predictions_switch_the_heads_dropout_off_while_the_model_is_training(ti
         for _ in range(2):
             assert run(units) == want, units
             assert t.network.training  # the caller's mode is back
+
+
+def test_tag_relation_pairs_scored_in_blocks_give_the_same_relations(
+    tagger, reference_path, monkeypatch
+):
+    """The relation head scores an article's candidate pairs in blocks (memory flat in the
+    number of units): blocks of 3 pairs give the relations and scores of one block."""
+    import argmine.inference as inference
+
+    article = Article(id="ref", text=reference_path.read_text(encoding="utf-8"))
+    monkeypatch.setattr(inference, "PAIR_BLOCK", 1_000_000)
+    whole = tagger.predict([article])[0]
+    n = len(whole.units)
+    assert n * (n - 1) > 3 and whole.relations  # many pairs, some relations
+    monkeypatch.setattr(inference, "PAIR_BLOCK", 3)
+    blocks = tagger.predict([article])[0]
+    assert [(r.head, r.tail, r.label) for r in blocks.relations] == [
+        (r.head, r.tail, r.label) for r in whole.relations
+    ]
+    assert [r.score for r in blocks.relations] == pytest.approx(
+        [r.score for r in whole.relations], abs=1e-6
+    )

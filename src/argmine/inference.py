@@ -265,6 +265,10 @@ def segment_units(
     )[0]
 
 
+#: candidate pairs scored per call of the relation head (bounds its memory)
+PAIR_BLOCK = 4096
+
+
 @_in_eval_mode
 def relation_probs(
     model: Any,
@@ -285,9 +289,18 @@ def relation_probs(
 
     with torch.inference_mode():
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
-        logits = model.relation_logits(
-            t(vectors[index[:, 0]]), t(vectors[index[:, 1]]), t(feats)
-        ).float()
+        # pairs in blocks, so memory stays flat however many units an article has (every
+        # pair of 400 units at once took 2.8 GB)
+        logits = torch.cat(
+            [
+                model.relation_logits(
+                    t(vectors[index[k : k + PAIR_BLOCK, 0]]),
+                    t(vectors[index[k : k + PAIR_BLOCK, 1]]),
+                    t(feats[k : k + PAIR_BLOCK]),
+                ).float()
+                for k in range(0, len(index), PAIR_BLOCK)
+            ]
+        )
         roots = model.root_logits(
             t(vectors), t(encoder.relation_unit_features(article.text, units))
         ).float()
