@@ -68,6 +68,10 @@ def load_yaml(path: str | Path) -> Any:
     try:
         with source.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
+    except IsADirectoryError:
+        raise ConfigError(source, "is a directory, not a YAML file") from None
+    except OSError as exc:  # no permission, a special file, an I/O error
+        raise ConfigError(source, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, f"not UTF-8 text (byte offset {exc.start})") from None
     except yaml.YAMLError as exc:

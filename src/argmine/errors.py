@@ -66,6 +66,18 @@ class OutputExistsError(ArgmineError):
         super().__init__(f"{self.path}: output exists; pass --force to overwrite it")
 
 
+class OutputError(ArgmineError):
+    """An output path that cannot be written: a directory, a file where a directory must be,
+    no permission, a full disk."""
+
+    code = "E031"
+
+    def __init__(self, path: str | PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
 class ModelError(ArgmineError):
     """A model directory that is missing or incomplete."""
 
@@ -92,6 +104,7 @@ ERRORS: tuple[type[ArgmineError], ...] = (
     CheckFailed,
     ConfigError,
     OutputExistsError,
+    OutputError,
     ModelError,
     StudioError,
 )

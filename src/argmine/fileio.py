@@ -8,21 +8,57 @@ new one, never half a line.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from argmine.errors import OutputExistsError
+from argmine.errors import OutputError, OutputExistsError
+
+#: Errors from writing to an open output file that are about the output, not the caller's code.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def check_output(path: str | os.PathLike[str], *, force: bool) -> Path:
-    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is not set."""
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is not set, and
+    :class:`OutputError` if it is a directory or a parent of it is not a directory."""
     target = Path(path)
+    if target.is_dir():
+        raise OutputError(target, "is a directory")
+    _check_parents(target)
     if target.exists() and not force:
         raise OutputExistsError(target)
     return target
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Raise :class:`OutputError` unless a directory output can be made at ``path``: it is not a
+    file, and its parent exists (created if needed) and takes new entries. Whether an existing
+    directory may be replaced (``--force``) is the caller's question."""
+    target = Path(path)
+    if (target.exists() or target.is_symlink()) and not target.is_dir():
+        raise OutputError(target, "is a file, not a directory")
+    _check_parents(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent))
+    except OSError as exc:
+        raise _cannot_write(target, exc, verb="create") from None
+    return target
+
+
+def _check_parents(target: Path) -> None:
+    for parent in target.parents:  # the nearest one that exists must be a directory
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OutputError(target, f"cannot write: {parent} is not a directory")
+            return
+
+
+def _cannot_write(target: Path, exc: OSError, *, verb: str = "write") -> OutputError:
+    return OutputError(target, f"cannot {verb}: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager
@@ -37,9 +73,13 @@ def atomic_writer(
 ) -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` atomically."""
     target = check_output(path, force=force)
-    target.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # no permission, read-only file system, a parent that is a file
+        raise _cannot_write(target, exc) from None
+    in_body = False  # an OSError from the caller's code (reading its input) is not ours
     try:
         with os.fdopen(
             fd,
@@ -47,7 +87,9 @@ def atomic_writer(
             encoding=None if binary else encoding,
             newline=None if binary else newline,
         ) as handle:
+            in_body = True
             yield handle
+            in_body = False
             handle.flush()
             os.fsync(handle.fileno())
         if file_mode is None:  # mkstemp makes 0600 files; give the mode a plain open() would
@@ -56,9 +98,11 @@ def atomic_writer(
             file_mode = 0o666 & ~umask
         os.chmod(tmp_name, file_mode)
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and (not in_body or exc.errno in _WRITE_ERRNOS):
+            raise _cannot_write(target, exc) from None
         raise
 
 

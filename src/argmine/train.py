@@ -325,9 +325,11 @@ def _prepare_output(output: Path, *, resume: bool, force: bool) -> Path:
     kill never leaves a half-written model dir). Refuses to overwrite without ``force``; a fresh
     run starts from an empty staging dir, ``resume`` continues in it (global rank 0 only
     prepares, so ``torchrun``/``accelerate launch`` workers do not race)."""
-    from argmine.fileio import staging_dir
+    from argmine.fileio import check_output_dir, staging_dir
 
     stage = staging_dir(output)
+    check_output_dir(output)  # a file there, or no way to create it: one line, before any work
+    check_output_dir(stage)
     if resume or int(os.environ.get("RANK", "0")) != 0:
         return stage
     occupied = output.exists() and any(output.iterdir())
