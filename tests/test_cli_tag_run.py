@@ -132,6 +132,16 @@ def test_cli_tag_refuses_to_overwrite(tiny_model, inputs, tmp_path):
     code, _, stderr = _run(*args, "--force")
     assert code == 0, stderr
     assert rels.read_text(encoding="utf-8").startswith("article_id,id,head,tail,label,score")
+    # an output that cannot be written: one line before any tagging, with --force too
+    for bad, message in [
+        (tmp_path, "is a directory"),
+        (tmp_path / "units.csv" / "x.jsonl", "is not a directory"),
+        (Path("/sys/argmine-x.jsonl"), "cannot write"),
+    ]:
+        code, _, stderr = _run(
+            "tag", str(inputs), "--model", str(tiny_model), "-o", str(bad), "--force"
+        )
+        assert code == 1 and message in stderr and len(stderr.splitlines()) == 1, stderr
     # stdout is not a file tag can append to
     code, _, stderr = _run("tag", str(inputs), "--model", str(tiny_model), "-o", "-")
     assert code == 1 and "not stdout" in stderr and not Path("-").exists(), stderr

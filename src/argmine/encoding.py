@@ -608,6 +608,104 @@ class TokenTagCodec:
         return min(max(float(np.mean(both)), 0.0), 1.0)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _label_map(value: Any, check: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and check(v) for k, v in value.items()
+    )
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) and x for x in value)
+
+
+#: The keys of ``argmine.json``'s ``heads`` (argmine.modeling.HeadSpec, which this module may
+#: not import: no torch here) and what each must be.
+HEAD_KEYS: dict[str, tuple[Any, str]] = {
+    "hidden": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "n_pair_features": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "n_relation_classes": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "n_unit_features": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "n_unit_classes": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "dropout": (lambda v: _is_number(v) and 0.0 <= v <= 1.0, "a number in [0, 1]"),
+    "crf": (lambda v: isinstance(v, bool), "true or false"),
+    "pair_prior": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _spec_type_problem(data: Mapping[str, Any]) -> str | None:
+    """The first key of an ``argmine.json`` object whose value has the wrong type, as
+    ``"key: expected ..., got ..."`` (None: all types fine; values are checked by ModelSpec)."""
+    from argmine.relations import DECODINGS, SCOPES, UNIT_LABELS_FROM
+
+    def number_or_none(v: Any) -> bool:
+        return v is None or _is_number(v)
+
+    top: dict[str, tuple[Any, str]] = {
+        "format_version": (_is_int, "an integer"),
+        "labels": (lambda v: _str_list(v) and bool(v), "a non-empty list of label names"),
+        "tags": (_str_list, "a list of tag names"),
+        "max_length": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+        "stride": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+        "thresholds": (lambda v: isinstance(v, dict), "a mapping of label to number"),
+        "min_words": (lambda v: isinstance(v, dict), "a mapping of label to integer"),
+        "base_model": (lambda v: isinstance(v, str), "a string"),
+        "run": (lambda v: isinstance(v, str), "a string"),
+        "unit_mode": (lambda v: isinstance(v, str), "a string"),
+        "heads": (lambda v: v is None or isinstance(v, dict), "a mapping or null"),
+        "relations": (lambda v: v is None or isinstance(v, dict), "a mapping or null"),
+        "paragraph_token": (lambda v: v is None or isinstance(v, str), "a string or null"),
+        "boundaries": (lambda v: v is None or isinstance(v, dict), "a mapping or null"),
+        "unit_rule_bonus": (_is_number, "a number"),
+    }
+    relations: dict[str, tuple[Any, str]] = {
+        "labels": (_str_list, "a list of relation label names"),
+        "scope": (lambda v: v in SCOPES, f"one of {', '.join(SCOPES)}"),
+        "max_distance": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+        "decoding": (lambda v: v in DECODINGS, f"one of {', '.join(DECODINGS)}"),
+        "threshold": (
+            lambda v: _is_number(v) or _label_map(v, _is_number),
+            "a number or a mapping of label to number",
+        ),
+        "rule_bonus": (_is_number, "a number"),
+        "unit_labels": (lambda v: v in UNIT_LABELS_FROM, f"one of {', '.join(UNIT_LABELS_FROM)}"),
+        "rule_links": (lambda v: isinstance(v, bool), "true or false"),
+        "ranker_mix": (number_or_none, "a number or null"),
+        "label_temperature": (number_or_none, "a number or null"),
+    }
+
+    def first(obj: Mapping[str, Any], rules: Mapping[str, tuple[Any, str]], prefix: str):
+        for key, (ok, expected) in rules.items():
+            if key in obj and not ok(obj[key]):
+                return f"{prefix}{key}: expected {expected}, got {obj[key]!r}"
+        return None
+
+    problem = first(data, top, "")
+    for key, ok, expected in (
+        ("thresholds", _is_number, "a number"),
+        ("min_words", _is_int, "an integer"),
+    ):
+        entries = data.get(key)
+        for label, value in entries.items() if isinstance(entries, dict) else ():
+            if problem is None and not ok(value):
+                problem = f"{key}.{label}: expected {expected}, got {value!r}"
+    if problem is None and isinstance(data.get("heads"), dict):
+        unknown = sorted(set(data["heads"]) - set(HEAD_KEYS))
+        if unknown:
+            return f"heads: unknown key {unknown[0]!r}"
+        problem = first(data["heads"], HEAD_KEYS, "heads.")
+    if problem is None and isinstance(data.get("relations"), dict):
+        problem = first(data["relations"], relations, "relations.")
+    return problem
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What a model directory's ``argmine.json`` says (besides the HF files beside it)."""
@@ -708,6 +806,9 @@ class ModelSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ModelError(f"{path}: unknown key {unknown[0]!r}")
+        problem = _spec_type_problem(data)
+        if problem:
+            raise ModelError(f"{path}: {problem}")
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:

@@ -38,9 +38,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from argmine.errors import ModelError
 from argmine.relations import PARENT_OUTSIDE
 
-__all__ = ["ArgumentModel", "HeadSpec", "WindowCollator", "pool_spans", "set_cross_entropy"]
+__all__ = [
+    "ArgumentModel",
+    "HeadSpec",
+    "WindowCollator",
+    "check_safetensors",
+    "pool_spans",
+    "set_cross_entropy",
+]
 
 HEADS_FILE = "heads.safetensors"
 IGNORE = -100
@@ -328,15 +336,36 @@ class ArgumentModel(nn.Module):
         return path
 
     def load_heads(self, directory: str | Path) -> None:
+        """The heads' weights from ``directory/heads.safetensors``; a one-line
+        :class:`~argmine.errors.ModelError` naming the file if it is missing, unreadable or does
+        not fit the heads' shapes."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = Path(directory) / HEADS_FILE
-        state = load_file(str(path))
-        for name, module in self._heads():
-            if module is None:
-                continue
-            sub = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
-            module.load_state_dict(sub, strict=True)
+        try:
+            state = load_file(str(path))
+            for name, module in self._heads():
+                if module is None:
+                    continue
+                prefix = name + "."
+                sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+                module.load_state_dict(sub, strict=True)
+        except (OSError, RuntimeError, SafetensorError) as exc:
+            reason = " ".join(str(exc).split())
+            raise ModelError(f"{path}: cannot load ({reason})") from None
+
+
+def check_safetensors(path: str | Path) -> None:
+    """A cheap check that ``path`` is a readable safetensors file (its header only, no
+    tensors loaded); a one-line :class:`~argmine.errors.ModelError` naming it if not."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            handle.keys()
+    except (OSError, SafetensorError) as exc:
+        raise ModelError(f"{path}: cannot load ({exc})") from None
 
 
 class WindowCollator:

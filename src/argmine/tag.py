@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from argmine.document import ArgUnit, Article, dumps_article
-from argmine.errors import InputError, ModelError, OutputExistsError, UsageError
+from argmine.errors import InputError, ModelError, OutputError, OutputExistsError, UsageError
 from argmine.fileio import atomic_writer
 
 __all__ = [
@@ -188,6 +188,7 @@ class Tagger:
             raise ModelError(f"{path}: no model.safetensors (incomplete model directory)")
 
         import torch
+        from safetensors import SafetensorError
         from transformers import AutoModelForTokenClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -202,8 +203,11 @@ class Tagger:
             model = AutoModelForTokenClassification.from_pretrained(
                 path, local_files_only=True, use_safetensors=True, trust_remote_code=False
             )
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: cannot load the model ({exc})") from None
+        except SafetensorError as exc:
+            raise ModelError(f"{path / 'model.safetensors'}: cannot load ({exc})") from None
+        except (OSError, ValueError, RuntimeError) as exc:
+            reason = " ".join(str(exc).split())
+            raise ModelError(f"{path}: cannot load the model ({reason})") from None
         finally:
             hf_logging.set_verbosity(verbosity)
             if bars:
@@ -265,16 +269,19 @@ class Tagger:
                 "docs/benchmarks.md)",
                 torch.backends.cpu.get_cpu_capability(),
             )
-        tagger = cls(
-            model=model,
-            tokenizer=tokenizer,
-            spec=spec,
-            model_dir=path,
-            dtype=resolved,
-            network=network,
-            stage2=stage2,
-            ranker=ranker,
-        )
+        try:
+            tagger = cls(
+                model=model,
+                tokenizer=tokenizer,
+                spec=spec,
+                model_dir=path,
+                dtype=resolved,
+                network=network,
+                stage2=stage2,
+                ranker=ranker,
+            )
+        except ModelError as exc:  # the codec's settings (max_length, stride) do not fit
+            raise ModelError(f"{path / ModelSpec.FILENAME}: {exc}") from None
         if not tagger.has_relations:
             log.warning("%s was trained without relations: it tags spans only", path)
         return tagger
@@ -947,7 +954,10 @@ def tag_files(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
     target, jsonl = check_tag_outputs(output, fmt, resume=resume, force=force)
     work = partial_path(jsonl)
-    done = _start_work(jsonl, work, resume=resume)
+    try:
+        done = _start_work(jsonl, work, resume=resume)
+    except OSError as exc:  # no permission, a read-only file system
+        raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
     schema = None
     if fmt == "html":
         from argmine.config import load_label_schema
@@ -984,9 +994,12 @@ def tag_files(
         with work.open("ab") as out:
             while chunk := list(itertools.islice(articles, chunk_size)):
                 tagged = tag_batch(tagger, chunk, batch_size=batch_size, on_progress=bar.advance)
-                out.write("".join(dumps_article(a) + "\n" for a in tagged).encode("utf-8"))
-                out.flush()
-                os.fsync(out.fileno())
+                try:
+                    out.write("".join(dumps_article(a) + "\n" for a in tagged).encode("utf-8"))
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as exc:  # a full disk: what is fsynced so far can be resumed
+                    raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
                 chunks += 1
                 summary.tagged += len(tagged)
                 _write_journal(
@@ -1004,7 +1017,10 @@ def tag_files(
             summary.partial = work
         summary.seconds = time.perf_counter() - started
         return summary
-    os.replace(work, jsonl)
+    try:
+        os.replace(work, jsonl)
+    except OSError as exc:
+        raise OutputError(jsonl, f"cannot write: {exc.strerror or exc}") from None
     if fmt != "jsonl":
         from argmine.document import iter_jsonl_articles
 
@@ -1060,7 +1076,11 @@ def check_tag_outputs(
         )
     if resume and force:
         raise ValueError("--resume and --force contradict each other; pass one")
+    from argmine.fileio import check_output
+
     target, jsonl = Path(output), tag_jsonl_path(output, fmt)
+    for path in dict.fromkeys([*output_paths(target, fmt=fmt), jsonl, partial_path(jsonl)]):
+        check_output(path, force=True)  # not a directory, no file where a folder must be
     if not resume and not force:
         for path in dict.fromkeys([*output_paths(target, fmt=fmt), jsonl, *more]):
             if path.exists():

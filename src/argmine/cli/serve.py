@@ -34,7 +34,7 @@ ModelOpt = Annotated[
 def serve_cmd(
     model: ModelOpt = DEFAULT_MODEL,
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port.")] = 9090,
+    port: Annotated[int, typer.Option("--port", help="Port.", min=1, max=65535)] = 9090,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="Backend settings YAML (configs/backend.yaml)."),

@@ -191,7 +191,7 @@ class Backend:
     def open(cls, model: str | Path, **kwargs: Any) -> Backend:
         """The backend for ``model`` (a model dir or its ``-versions`` dir); a model dir with no
         versions yet is imported as v1 and promoted."""
-        from argmine.serve.versions import versions_root
+        from argmine.serve.versions import check_model, versions_root
 
         path = Path(model)
         store = VersionStore(versions_root(path))
@@ -200,15 +200,18 @@ class Backend:
                 from argmine.errors import ModelError
 
                 raise ModelError(f"{path}: no promoted version")
+            check_model(path)  # a model that will not load is never registered
             name = store.import_model(path)
             log.info("imported %s as %s", path, store.model_version(name))
-        elif store.root != path:
-            log.info(
-                "serving %s from %s (%s itself is not re-imported)",
-                store.promoted(),
-                store.root,
-                path,
-            )
+        else:
+            check_model(store.promoted_path())  # fail here, not in the app's startup
+            if store.root != path:
+                log.info(
+                    "serving %s from %s (%s itself is not re-imported)",
+                    store.promoted(),
+                    store.root,
+                    path,
+                )
         return cls(store=store, **kwargs)
 
     # -- lifecycle ----------------------------------------------------------------------------
