@@ -104,6 +104,7 @@ def test_bad_models_corrupt_weights_tag(tiny_model, tmp_path, filename, damage):
     assert code == 1
     assert f"error[E040]: {weights}: cannot load (" in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
+    assert not list(tmp_path.glob("out.jsonl*")), "a bad model leaves no output or .partial"
 
 
 def test_bad_models_corrupt_weights_evaluate_ensemble(tiny_model, tmp_path, reference_path):

@@ -359,6 +359,34 @@ def test_cli_tag_rejects_unknown_dtype_in_one_line(tiny_model, inputs, tmp_path)
     assert not out.exists()
 
 
+def test_cli_tag_schema_outside_html_is_refused(tiny_model, inputs, tmp_path):
+    """--schema shapes the HTML report only; given with another format it did nothing."""
+    out = tmp_path / "o.jsonl"
+    schema = tmp_path / "missing.yaml"
+    code, _, stderr = _run(
+        "tag", str(inputs), "--model", str(tiny_model), "-o", str(out), "--schema", str(schema)
+    )
+    assert code == 1
+    assert "--schema is read by --format html only" in stderr
+    assert not out.exists()
+    html = tmp_path / "o.html"
+    code, _, stderr = _run(
+        "tag",
+        str(inputs),
+        "-m",
+        str(tiny_model),
+        "-o",
+        str(html),
+        "-f",
+        "html",
+        "--schema",
+        str(schema),
+    )
+    assert code == 1
+    assert f"{schema}" in stderr and not html.exists(), stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"], "no file left behind"
+
+
 def test_cli_evaluate_unannotated_label_counts_as_what_it_hides_under(
     tiny_model, repo_root, tmp_path
 ):
@@ -395,8 +423,16 @@ def test_cli_evaluate_unannotated_label_counts_as_what_it_hides_under(
         ("Conclusion", "expected LABEL=UNDER"),
         ("Conclusion=Conclusion", "cannot hide under itself"),
         ("Conclusion=O,Thesis", "Thesis is not a label of the model"),
+        ("Thesis=O,Claim", "unannotated Thesis: not a label of the model"),
     ]:
         code, _, stderr = _run("evaluate", str(tiny_model), str(data), "--unannotated", spec)
+        assert code == 1 and message in stderr, stderr
+    for specs, message in [
+        (["Conclusion=O", "Conclusion=Claim"], "--unannotated Conclusion is given twice"),
+        (["none", "Conclusion=Claim"], "--unannotated none cannot be combined"),
+    ]:
+        extra = [x for spec in specs for x in ("--unannotated", spec)]
+        code, _, stderr = _run("evaluate", str(tiny_model), str(data), *extra)
         assert code == 1 and message in stderr, stderr
     claims = sum(u.label == "Claim" for u in flat.units)
     code, _, stderr = _run("evaluate", str(tiny_model), str(data), "--unannotated", "Claim=O")

@@ -101,3 +101,11 @@ def test_serve_models_cli_list_and_promote(tmp_path):
     assert bad.exit_code == 1
     assert bad.exception is None or isinstance(bad.exception, SystemExit)
     assert "no version 'v7'" in bad.output
+    missing = runner.invoke(app, ["models", "list", "--model", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    assert f"{tmp_path / 'nowhere'}: no such model directory" in missing.output
+    empty = tmp_path / "fresh"  # a model dir not served yet: no versions, no error
+    empty.mkdir()
+    listed = runner.invoke(app, ["models", "list", "--model", str(empty)])
+    assert listed.exit_code == 0 and "no versions in" in listed.output, listed.output

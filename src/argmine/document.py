@@ -381,13 +381,18 @@ def loads_article(line: str, *, errors: list[str] | None = None) -> Article:
 
 
 def iter_jsonl_articles(lines: Iterable[str]) -> Iterator[Article]:
-    """Articles from JSONL lines (blank lines skipped); raises ``ValueError`` with the line."""
+    """Articles from JSONL lines (blank lines skipped); raises ``ValueError`` with the line for
+    bad JSON or an article with :meth:`Article.problems` (no schema: labels are not checked)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            yield loads_article(line)
+            article = loads_article(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"line {number}: not valid JSON ({exc.msg})") from None
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
+        problems = article.problems()  # offsets past the text, dangling relations, duplicates
+        if problems:
+            raise ValueError(f"line {number} (article {article.id!r}): {problems[0]}")
+        yield article

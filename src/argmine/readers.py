@@ -8,7 +8,10 @@ Formats, chosen by file extension:
 - ``.html`` / ``.htm``: main text and title extracted with trafilatura; paragraphs joined by a
   blank line. Offsets refer to this extracted text.
 - ``.jsonl``: one object per line with ``text`` and optional ``id``, ``title``, ``meta`` (and
-  ``units``/``relations`` in argmine's JSONL format).
+  ``units``/``relations`` in argmine's JSONL format, checked: a unit past the end of the text,
+  a relation to no unit or a repeated id is an error naming the line).
+- ``.json`` named explicitly is refused (it is not prose: a Label Studio export is converted
+  first with ``argmine convert labelstudio``); other suffixes are read as text.
 
 Ids are the file stem (``.txt``/``.md``/``.html``), the given ``id``, or ``<stem>-<line>`` for a
 JSONL object without one. ``-`` reads stdin (JSONL when it starts with ``{``, text otherwise).
@@ -179,6 +182,17 @@ def _jsonl_line(line: str, number: int, source: str, stem: str) -> Iterator[Arti
             article = Article.from_dict(data)
         except (TypeError, ValueError) as exc:
             raise InputError(source, f"line {number}: {exc}") from None
+        problems = article.problems()  # offsets past the text, dangling relations, duplicates
+        if problems:
+            raise InputError(
+                source,
+                f"line {number} (article {article.id!r}): {problems[0]}"
+                + (
+                    f" (and {len(problems) - 1} more; argmine validate lists them)"
+                    if len(problems) > 1
+                    else ""
+                ),
+            )
         article.meta.setdefault("source", source)
         yield article
 
@@ -195,6 +209,12 @@ def _read_path(path: Path) -> Iterator[Article]:
     except OSError as exc:
         raise InputError(source, f"cannot read ({exc.strerror or exc})") from None
     suffix = path.suffix.lower()
+    if suffix == ".json":  # named explicitly (directories skip it): never read JSON as prose
+        raise InputError(
+            source,
+            "a .json file is not an article: for a Label Studio export run "
+            "'argmine convert labelstudio FILE -o FILE.jsonl' first; argmine JSONL ends in .jsonl",
+        )
     if suffix in (".html", ".htm"):
         yield _read_html(data, source, path.stem)
     elif suffix == ".jsonl":

@@ -616,6 +616,7 @@ def evaluate_model(
     gold = list(articles)
     labels = list(tagger.spec.labels)
     _check_unannotated(gold, labels)
+    _check_gold_labels(gold, labels)
     bare = [a.with_annotations([]) for a in gold]
     # a source that does not annotate a label (Webis: no Conclusion) is scored with the
     # predictions of it folded into what it hides under; its relations only if it has them
@@ -953,16 +954,12 @@ def tag_files(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
     target, jsonl = check_tag_outputs(output, fmt, resume=resume, force=force)
-    work = partial_path(jsonl)
-    try:
-        done = _start_work(jsonl, work, resume=resume)
-    except OSError as exc:  # no permission, a read-only file system
-        raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
     schema = None
     if fmt == "html":
         from argmine.config import load_label_schema
 
         schema = load_label_schema(schema_path)
+    # the schema and the model before OUTPUT.partial is touched: a bad one leaves no file
     tagger = load_predictor(
         model_dir,
         ensemble=ensemble,
@@ -971,6 +968,11 @@ def tag_files(
         quantize=quantize,
         min_share=min_share,
     )
+    work = partial_path(jsonl)
+    try:
+        done = _start_work(jsonl, work, resume=resume)
+    except OSError as exc:  # no permission, a read-only file system
+        raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
 
     started = time.perf_counter()
     summary = TagSummary(output=target, jsonl=jsonl)
@@ -1106,6 +1108,11 @@ def _check_unannotated(gold: Sequence[Article], labels: Sequence[str]) -> None:
 
     for article in gold:
         for label, under in unannotated_labels(article).items():
+            if label not in labels:
+                raise UsageError(
+                    f"unannotated {label}: not a label of the model "
+                    f"(its labels: {', '.join(labels)})"
+                )
             bad = [u for u in under if u != "O" and u not in labels]
             if bad:
                 raise UsageError(
@@ -1118,6 +1125,32 @@ def _check_unannotated(gold: Sequence[Article], labels: Sequence[str]) -> None:
                     f"unannotated {label}: article {article.id} has {found} {label} unit(s) "
                     "in its gold annotation"
                 )
+
+
+def _check_gold_labels(gold: Sequence[Article], labels: Sequence[str]) -> None:
+    """Gold with no unit of the model's labels cannot be scored (a usage error: plain text
+    was given, the wrong file, or a corpus whose labels were not mapped); units whose label
+    the model does not have are left out of the scores and named in one warning."""
+    from collections import Counter
+
+    foreign = Counter(u.label for a in gold for u in a.units if u.label not in labels)
+    shown = ", ".join(f"{k!r} x{v}" for k, v in sorted(foreign.items()))
+    if not any(u.label in labels for a in gold for u in a.units):
+        raise UsageError(
+            f"the gold has no units labelled {', '.join(labels)} in its {len(gold)} "
+            "article(s), nothing to score"
+            + (
+                f" (its labels: {shown}; map them when converting: argmine convert --labels)"
+                if foreign
+                else " (evaluate needs argmine JSONL with units, a Label Studio export or --format)"
+            )
+        )
+    if foreign:
+        log.warning(
+            "gold units with labels the model does not have are not scored: %s (model labels: %s)",
+            shown,
+            ", ".join(labels),
+        )
 
 
 def load_gold(

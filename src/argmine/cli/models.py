@@ -33,6 +33,10 @@ def models_list_cmd(model: ModelOpt = DEFAULT_MODEL) -> None:
 
     store = VersionStore(versions_root(model))
     versions = store.versions()
+    if not versions and not Path(model).exists() and not store.root.exists():
+        from argmine.errors import ModelError
+
+        raise ModelError(f"{model}: no such model directory (and no {store.root})")
     if not versions:
         typer.echo(f"no versions in {store.root} (`argmine serve --model {model}` creates v1)")
         return

@@ -110,6 +110,8 @@ def tag_cmd(
         raise fail("--address, --workers, --worker-cpus and --worker-gpus need --engine ray")
     if min_share != 0.5 and not ensemble:
         raise fail("--min-share needs --ensemble")
+    if fmt != "html" and schema != DEFAULT_SCHEMA:
+        raise fail("--schema is read by --format html only (the labels come from the model)")
     if ensemble and engine == "ray":
         raise fail("--ensemble runs on --engine local only (one model per Ray actor)")
     from argmine.tag import tag_files

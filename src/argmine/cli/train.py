@@ -134,6 +134,8 @@ def _unannotated(specs: list[str] | None) -> dict[str, list[str]] | None:
         return None
     if [x.strip().lower() for x in specs] == ["none"]:
         return {}
+    if "none" in (x.strip().lower() for x in specs):
+        raise fail("--unannotated none cannot be combined with LABEL=UNDER values")
     hidden: dict[str, list[str]] = {}
     for spec in specs:
         label, sep, rest = spec.partition("=")
@@ -144,5 +146,7 @@ def _unannotated(specs: list[str] | None) -> dict[str, list[str]] | None:
             )
         if label.strip() in under:
             raise fail(f"--unannotated {spec!r}: {label.strip()} cannot hide under itself")
+        if label.strip() in hidden:
+            raise fail(f"--unannotated {label.strip()} is given twice; give each label once")
         hidden[label.strip()] = under
     return hidden

@@ -56,8 +56,15 @@ def _from_jsonl(path: Path) -> list[Article]:
                     units=units,
                 )
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            raise InputError(path, f"line {number}: no {exc.args[0]!r} field") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from None
+        except (TypeError, ValueError) as exc:
             raise InputError(path, f"line {number}: {exc}") from None
+        problems = articles[-1].problems()
+        if problems:
+            raise InputError(path, f"line {number} (article {data['id']!r}): {problems[0]}")
     return articles
 
 
