@@ -376,3 +376,20 @@ def test_corpora_labelstudio_corpus_format_gives_one_article_per_task(tmp_path):
     path.write_text(json.dumps(tasks), encoding="utf-8")
     (article,) = load_corpus("labelstudio", path)
     assert article.id == "budget" and article.meta["studio"]["annotation_id"] == 1
+
+
+def test_corpora_labelstudio_long_span_text_is_shortened_in_the_warning():
+    """A span whose stored text is a whole article (a bad export) is named by its start and
+    length, so the warning stays one readable line."""
+    long_text = "An argument that goes on and on. " * 30
+    report = ImportReport()
+    (article,) = export_to_articles(
+        export(CLAIM, span("e1", 17, 43, "Evidence", text=long_text)),
+        schema=SCHEMA,
+        report=report,
+    )
+    (issue,) = report.issues
+    assert "not found nearby; dropped" in str(issue)
+    assert f"({len(long_text):,} characters)" in str(issue)
+    assert len(str(issue)) < 250, str(issue)
+    assert [u.id for u in article.units] == ["c1"]

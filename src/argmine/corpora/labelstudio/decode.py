@@ -166,6 +166,13 @@ def _repair(text: str, wanted: str, start: int) -> tuple[int, int] | None:
     return best
 
 
+def _short(value: str, limit: int = 80) -> str:
+    """``value`` quoted for a one-line warning: whole when short, else its start and length."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[: limit - 20]!r}... ({len(value):,} characters)"
+
+
 def _parse_annotation(
     text: str,
     results: Any,
@@ -229,15 +236,15 @@ def _parse_annotation(
             where = f"[{ls_start}:{ls_end}]"
             fixed = _repair(text, wanted, start if start is not None else 0) if wanted else None
             if fixed is None:
-                found = f"{text[start:end]!r}" if start is not None and end is not None else ""
+                found = _short(text[start:end]) if start is not None and end is not None else ""
                 warn(
                     f"span {region}: offsets {where} {found or 'are invalid'} do not match its "
-                    f"text {wanted!r}, which is not found nearby; dropped"
+                    f"text {_short(wanted)}, which is not found nearby; dropped"
                 )
                 dropped.add(region)
                 continue
             warn(
-                f"span {region}: offsets {where} do not match its text {wanted!r}; "
+                f"span {region}: offsets {where} do not match its text {_short(wanted)}; "
                 f"repaired to [{fixed[0]}:{fixed[1]}]"
             )
             start, end = fixed
