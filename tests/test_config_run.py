@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,13 @@ def test_config_dotted_overrides(tmp_path, override, path, value):
         ("train.epochs", "key.path=value"),
         ("train.bogus=1", "train.bogus: unknown key"),
         ("data.sources.5.path=x", "list index"),
+        ("seed=true", "seed: expected a number, not a boolean (got True)"),
+        ("train.epochs=false", "train.epochs: expected a number, not a boolean"),
+        ("train.lr=yes", "train.lr: expected a number, not a boolean"),
     ],
 )
 def test_config_bad_override(tmp_path, override, expected):
-    with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
         load_run_config(write(tmp_path, MINIMAL), overrides=[override])
 
 

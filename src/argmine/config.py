@@ -20,6 +20,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -205,8 +206,31 @@ REPO_ROOT = REPO_CONFIGS.parent
 CORPUS_FORMATS = ("jsonl", "labelstudio", "brat", "microtexts", "webis")
 
 
+def _accepts(annotation: Any) -> set[type]:
+    """The plain types an annotation admits (through ``X | None``, ``Annotated``, ``Literal``)."""
+    import typing
+
+    if annotation in (int, float, bool, str):
+        return {annotation}
+    if typing.get_origin(annotation) is Literal:
+        return {type(v) for v in typing.get_args(annotation)}
+    return {t for arg in typing.get_args(annotation) for t in _accepts(arg)}
+
+
 class _Strict(BaseModel):
+    """Unknown keys rejected. Values are read in pydantic's lax mode (a YAML list for a tuple),
+    except that ``true`` / ``false`` is no number (``--set seed=true`` was seed 1)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            types = _accepts(cls.model_fields[info.field_name].annotation)
+            if bool not in types and types & {int, float}:
+                raise ValueError("expected a number, not a boolean")
+        return value
 
 
 class SourceConfig(_Strict):
