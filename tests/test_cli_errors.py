@@ -84,7 +84,7 @@ def test_cli_errors_validate_lists_problems_then_one_coded_summary(tmp_path):
     result = runner.invoke(app, ["validate", "-q", str(bad)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     lines = result.stderr.splitlines()
-    assert lines[-1] == "error[E011]: 1 problems in 1 files (0 articles read)"
+    assert lines[-1] == "error[E011]: 1 problem in 1 file (0 articles read)"
     assert f"{bad}: line 1 (article 'a'): article 'meta' must be an object, got int" in lines
 
 

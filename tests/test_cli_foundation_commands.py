@@ -142,7 +142,7 @@ def test_cli_foundation_validate_lists_every_problem(tmp_path) -> None:
     assert "line 2 (article 'a2'): relation R1: tail 'T5' is not a unit" in err
     assert "duplicate article id 'a1'" in err
     assert isinstance(result.exception, SystemExit)
-    assert err.splitlines()[-1] == "error[E011]: 4 problems in 1 files (3 articles read)"
+    assert err.splitlines()[-1] == "error[E011]: 4 problems in 1 file (3 articles read)"
 
 
 def test_cli_foundation_validate_label_studio_export(tmp_path) -> None:

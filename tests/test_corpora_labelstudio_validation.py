@@ -177,7 +177,7 @@ def test_corpora_labelstudio_problem_is_reported_with_task_and_annotator(name, c
 @pytest.mark.parametrize("name", sorted(n for n, p in PROBLEMS.items() if p[3]))
 def test_corpora_labelstudio_strict_refuses_problems(name):
     results, _, _, fragment = PROBLEMS[name]
-    with pytest.raises(ValueError, match="1 problems in the export: task 41") as info:
+    with pytest.raises(ValueError, match="1 problem in the export: task 41") as info:
         export_to_articles(export(*results), schema=SCHEMA, strict=True)
     assert fragment in str(info.value)
 

@@ -27,6 +27,10 @@ SegmenterOpt = Annotated[
 DEFAULT_SEGMENTER = Path("configs/segmenter.yaml")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @app.command("segment")
 def segment_cmd(
     inputs: InputsArg,
@@ -125,8 +129,8 @@ def validate_cmd(
         for problem in report.problems:
             err.print(problem, markup=False, highlight=False)
         raise CheckFailed(
-            f"{len(report.problems)} problems in {report.files} files "
-            f"({len(report.articles)} articles read)"
+            f"{_count(len(report.problems), 'problem')} in {_count(report.files, 'file')} "
+            f"({_count(len(report.articles), 'article')} read)"
         )
     if not quiet:
         emit_lines((dumps_article(a) for a in report.articles), output=output, force=force)

@@ -599,7 +599,9 @@ def export_to_articles(
     if strict and issues:
         listed = "; ".join(str(i) for i in issues[:10])
         more = f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""
-        raise ValueError(f"{len(issues)} problems in the export: {listed}{more}")
+        raise ValueError(
+            f"{len(issues)} problem{'' if len(issues) == 1 else 's'} in the export: {listed}{more}"
+        )
     return articles
 
 
