@@ -92,11 +92,12 @@ def test_bad_gold_train_source_with_units_past_the_text(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["segment", "prelabel", "tag"])
-def test_bad_gold_json_named_as_prose_is_refused(tmp_path, command):
+def test_bad_gold_json_named_as_prose_is_refused(tmp_path, command, request):
     export = tmp_path / "export.json"
     export.write_text(json.dumps([{"id": 1, "data": {"text": TEXT}}]), encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    code, _, stderr = _run(command, str(export), "-o", str(out))
+    model = ["-m", str(request.getfixturevalue("tiny_model"))] if command == "tag" else []
+    code, _, stderr = _run(command, str(export), "-o", str(out), *model)
     assert code == 1
     assert f"{export}: a .json file is not an article" in stderr, stderr
     assert "argmine convert labelstudio" in stderr
