@@ -45,7 +45,7 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent))
     except OSError as exc:
-        raise _cannot_write(target, exc, verb="create") from None
+        raise cannot_write(target, exc, verb="create") from None
     return target
 
 
@@ -57,7 +57,7 @@ def _check_parents(target: Path) -> None:
             return
 
 
-def _cannot_write(target: Path, exc: OSError, *, verb: str = "write") -> OutputError:
+def cannot_write(target: Path, exc: OSError, *, verb: str = "write") -> OutputError:
     return OutputError(target, f"cannot {verb}: {exc.strerror or exc}")
 
 
@@ -78,7 +78,7 @@ def atomic_writer(
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:  # no permission, read-only file system, a parent that is a file
-        raise _cannot_write(target, exc) from None
+        raise cannot_write(target, exc) from None
     in_body = False  # an OSError from the caller's code (reading its input) is not ours
     try:
         with os.fdopen(
@@ -102,7 +102,7 @@ def atomic_writer(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         if isinstance(exc, OSError) and (not in_body or exc.errno in _WRITE_ERRNOS):
-            raise _cannot_write(target, exc) from None
+            raise cannot_write(target, exc) from None
         raise
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -41,10 +41,14 @@ from torch import nn
 from argmine.errors import ModelError
 from argmine.relations import PARENT_OUTSIDE
 
+if TYPE_CHECKING:
+    from argmine.encoding import ModelSpec
+
 __all__ = [
     "ArgumentModel",
     "HeadSpec",
     "WindowCollator",
+    "check_model",
     "check_safetensors",
     "pool_spans",
     "set_cross_entropy",
@@ -423,3 +427,22 @@ class WindowCollator:
             )
             batch["seg_labels"] = self._pad2([f["seg_labels"] for f in features], IGNORE)
         return batch
+
+
+def check_model(model_dir: str | Path) -> ModelSpec:
+    """``model_dir``'s :class:`~argmine.encoding.ModelSpec`, once the directory is a model that
+    will load: ``argmine.json`` valid, ``model.safetensors`` (and ``heads.safetensors`` when the
+    spec has heads) present with readable headers (no weights are loaded). A one-line
+    :class:`ModelError` naming the file and the problem if not. Called before a model is
+    loaded (:meth:`argmine.tag.Tagger.load`), registered or served (:mod:`argmine.serve`)."""
+    from argmine.encoding import ModelSpec
+
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise ModelError(f"{path}: model directory not found")
+    spec = ModelSpec.load(path)
+    for name in ["model.safetensors"] + ([HEADS_FILE] if spec.heads else []):
+        if not (path / name).is_file():
+            raise ModelError(f"{path}: no {name} (incomplete model directory)")
+        check_safetensors(path / name)
+    return spec

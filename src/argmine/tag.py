@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from argmine.document import ArgUnit, Article, dumps_article
-from argmine.errors import InputError, ModelError, OutputError, OutputExistsError, UsageError
-from argmine.fileio import atomic_writer
+from argmine.errors import InputError, ModelError, OutputExistsError, UsageError
+from argmine.fileio import atomic_writer, cannot_write
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -181,11 +181,10 @@ class Tagger:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
         from argmine.encoding import ModelSpec
+        from argmine.modeling import check_model
 
         path = resolve_model_dir(model_dir)
-        spec = ModelSpec.load(path)
-        if not (path / "model.safetensors").is_file():
-            raise ModelError(f"{path}: no model.safetensors (incomplete model directory)")
+        spec = check_model(path)
 
         import torch
         from safetensors import SafetensorError
@@ -972,7 +971,7 @@ def tag_files(
     try:
         done = _start_work(jsonl, work, resume=resume)
     except OSError as exc:  # no permission, a read-only file system
-        raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(work, exc) from None
 
     started = time.perf_counter()
     summary = TagSummary(output=target, jsonl=jsonl)
@@ -1001,7 +1000,7 @@ def tag_files(
                     out.flush()
                     os.fsync(out.fileno())
                 except OSError as exc:  # a full disk: what is fsynced so far can be resumed
-                    raise OutputError(work, f"cannot write: {exc.strerror or exc}") from None
+                    raise cannot_write(work, exc) from None
                 chunks += 1
                 summary.tagged += len(tagged)
                 _write_journal(
@@ -1022,7 +1021,7 @@ def tag_files(
     try:
         os.replace(work, jsonl)
     except OSError as exc:
-        raise OutputError(jsonl, f"cannot write: {exc.strerror or exc}") from None
+        raise cannot_write(jsonl, exc) from None
     if fmt != "jsonl":
         from argmine.document import iter_jsonl_articles
 

@@ -191,7 +191,8 @@ class Backend:
     def open(cls, model: str | Path, **kwargs: Any) -> Backend:
         """The backend for ``model`` (a model dir or its ``-versions`` dir); a model dir with no
         versions yet is imported as v1 and promoted."""
-        from argmine.serve.versions import check_model, versions_root
+        from argmine.modeling import check_model
+        from argmine.serve.versions import versions_root
 
         path = Path(model)
         store = VersionStore(versions_root(path))

@@ -36,7 +36,7 @@ from typing import Any
 from argmine.errors import ModelError
 from argmine.fileio import atomic_write_text
 
-__all__ = ["VersionInfo", "VersionStore", "check_model", "versions_root"]
+__all__ = ["VersionInfo", "VersionStore", "versions_root"]
 
 POINTER = "PROMOTED"
 INFO = "version.json"
@@ -50,24 +50,6 @@ def versions_root(model: str | os.PathLike[str]) -> Path:
     if path.name.endswith(SUFFIX) or (path / POINTER).is_file():
         return path
     return path.with_name(path.name + SUFFIX)
-
-
-def check_model(model_dir: str | os.PathLike[str]) -> None:
-    """A cheap check that ``model_dir`` is a model that will load, before it is registered or
-    served: ``argmine.json`` valid and the safetensors files' headers readable (no weights are
-    loaded). A one-line :class:`ModelError` naming the file and the problem if not."""
-    from argmine.encoding import ModelSpec
-    from argmine.modeling import HEADS_FILE, check_safetensors
-
-    path = Path(model_dir)
-    if not path.is_dir():
-        raise ModelError(f"{path}: model directory not found")
-    spec = ModelSpec.load(path)
-    files = ["model.safetensors"] + ([HEADS_FILE] if spec.heads else [])
-    for name in files:
-        if not (path / name).is_file():
-            raise ModelError(f"{path}: no {name} (incomplete model directory)")
-        check_safetensors(path / name)
 
 
 @dataclass(frozen=True)
