@@ -522,10 +522,6 @@ class UnitsConfig(_Strict):
     #: log-linear fusion of head and rules); ``auto``: chosen on dev overlap F1 from
     #: argmine.relations.UNIT_RULE_BONUS_GRID (0: the head alone)
     rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
-    #: a bidirectional GRU of this many units per direction over the pooled unit vectors in
-    #: text order (a window's in training, the article's when tagging), read by the unit and
-    #: relation heads beside each unit's own vector: what the units around it are (0: none)
-    context: int = Field(0, ge=0, le=1024)
 
 
 class Stage2Config(_Strict):

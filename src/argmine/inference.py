@@ -172,18 +172,6 @@ def _pool(states: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
     return out
 
 
-def _in_context(model: Any, vectors: np.ndarray) -> np.ndarray:
-    """One article's pooled unit vectors (text order) with the model's unit-context states
-    beside them (``HeadSpec.context``); unchanged for a model without that layer."""
-    if getattr(model, "unit_context", None) is None or not len(vectors):
-        return vectors
-    import torch
-
-    with torch.inference_mode():
-        out = model.contextualize(torch.from_numpy(np.ascontiguousarray(vectors)).unsqueeze(0))
-    return out[0].float().cpu().numpy()
-
-
 def _head_probs(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
     import torch
 
@@ -206,7 +194,7 @@ def segment_probs(
     candidates = rule_candidates(article)
     if not candidates:
         return [], np.zeros((0, 1 + len(encoder.span_labels)), dtype=np.float32)
-    vectors = _in_context(model, _pool(states, unit_token_ranges(offsets, candidates)))
+    vectors = _pool(states, unit_token_ranges(offsets, candidates))
     feats = encoder.unit_features(article.text, candidates, candidates)
     return candidates, _head_probs(model.unit_logits, vectors, feats)
 
@@ -294,7 +282,7 @@ def relation_probs(
     pairs = encoder.pairs(article.text, units)
     if not pairs:
         return [], np.zeros((0, 1 + len(encoder.relation_labels)), dtype=np.float32)
-    vectors = _in_context(model, _pool(states, unit_token_ranges(offsets, units)))
+    vectors = _pool(states, unit_token_ranges(offsets, units))
     index = np.array(pairs, dtype=np.int64)
     feats = encoder.pair_features(article.text, units, pairs)
     import torch

@@ -5,7 +5,6 @@
     window input_ids ──encoder (any HF token-classification model)──> token states (B x L x H)
         ├─ its own classifier ──> BIO tag logits                        (token loss)
         ├─ unit spans ──pool (mean ‖ first token)──> unit vectors (B x U x 2H)
-        │     (HeadSpec.context: ‖ a BiGRU's states over the units in text order)
         │     └─ unit head: MLP(unit vector ‖ unit features) ──> none / label logits   (unit loss)
         └─ pair (head, tail) ──pair head: MLP(proj_h(u_h) ‖ proj_t(u_t) ‖ product ‖ pair
               features) ──> none / supports / attacks logits                    (relation loss)
@@ -72,10 +71,6 @@ class HeadSpec:
     crf: bool = False  # a CRF over the BIO tags (argmine.crf): transitions in heads.safetensors
     #: a linear term over the pair features added to the attachment logit (relations.pair_prior)
     pair_prior: bool = False
-    #: units.context: a bidirectional GRU of this size (each direction) over the unit vectors
-    #: of a window (training) or an article (tagging) in text order, its states read beside
-    #: each unit's own vector by the unit and relation heads; 0 = none
-    context: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,12 +212,6 @@ class ArgumentModel(nn.Module):
         self.spec = spec
         hidden = int(tagger.config.hidden_size)
         unit_dim = 2 * hidden
-        self.unit_context = (
-            nn.GRU(unit_dim, spec.context, batch_first=True, bidirectional=True)
-            if spec.context
-            else None
-        )
-        unit_dim += 2 * spec.context
         self.unit_head = (
             _MLP(unit_dim + spec.n_unit_features, spec.hidden, spec.n_unit_classes, spec.dropout)
             if spec.n_unit_classes
@@ -251,29 +240,6 @@ class ArgumentModel(nn.Module):
             input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
         )
         return out.logits, out.hidden_states[-1]
-
-    def contextualize(
-        self, vectors: torch.Tensor, valid: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``(B x U x 2H)`` pooled unit vectors (valid units first in each row, ``valid``
-        ``(B x U)``; None: all) -> each with the unit-context GRU's states over its row beside
-        it, ``(B x U x 2H + 2C)``; unchanged without a context layer (HeadSpec.context)."""
-        if self.unit_context is None:
-            return vectors
-        if valid is None:
-            valid = torch.ones(vectors.shape[:2], dtype=torch.bool, device=vectors.device)
-        lengths = valid.sum(-1).clamp(min=1).cpu()
-        # nn.GRU is not on CPU autocast's cast list: it runs in float32 whatever the input
-        with torch.autocast(vectors.device.type, enabled=False):
-            packed = nn.utils.rnn.pack_padded_sequence(
-                vectors.float(), lengths, batch_first=True, enforce_sorted=False
-            )
-            states, _ = self.unit_context(packed)
-            states, _ = nn.utils.rnn.pad_packed_sequence(
-                states, batch_first=True, total_length=vectors.shape[1]
-            )
-        states = states * valid.unsqueeze(-1).to(states.dtype)
-        return torch.cat([vectors.float(), states], dim=-1).to(vectors.dtype)
 
     def unit_logits(self, unit_vectors: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         if self.unit_head is None:
@@ -321,9 +287,7 @@ class ArgumentModel(nn.Module):
             and seg_labels is not None
             and bool((seg_labels != IGNORE).any())
         ):
-            vectors = self.contextualize(
-                pool_spans(states, seg_spans), seg_spans[..., 1] > seg_spans[..., 0]
-            )
+            vectors = pool_spans(states, seg_spans)
             unit_logits = self.unit_logits(vectors, seg_features)
             loss = loss + self.unit_weight * set_cross_entropy(unit_logits, seg_labels)
         if (
@@ -333,10 +297,7 @@ class ArgumentModel(nn.Module):
             and pair_labels is not None
             and bool((pair_labels >= 0).any())
         ):
-            # B x U x 2H (+ 2C with a context layer)
-            vectors = self.contextualize(
-                pool_spans(states, unit_spans), unit_spans[..., 1] > unit_spans[..., 0]
-            )
+            vectors = pool_spans(states, unit_spans)  # B x U x 2H
             index = pairs.clamp(min=0)
             dim = vectors.shape[-1]
             heads = torch.gather(vectors, 1, index[..., 0:1].expand(-1, -1, dim))
@@ -356,7 +317,6 @@ class ArgumentModel(nn.Module):
             ("unit_head", self.unit_head),
             ("relation_head", self.relation_head),
             ("crf", self.crf),
-            ("unit_context", self.unit_context),
         )
 
     def head_state(self) -> dict[str, torch.Tensor]:

@@ -488,12 +488,6 @@ def _model_card(
             f"{metrics['stage2']['dev_oof_overlap_f1']:.3f})."
             if (metrics.get("stage2") or {}).get("active")
             else "."
-        )
-        + (
-            f" The unit and relation heads read each unit beside its neighbours: a bidirectional"
-            f" GRU ({(spec.heads or {})['context']} per direction) over the units in text order."
-            if (spec.heads or {}).get("context")
-            else ""
         ),
         "",
         "## Dev curve",
@@ -650,7 +644,6 @@ def train(
         n_unit_classes=1 + len(labels) if want_segments else 0,
         crf=tcfg.crf,
         pair_prior=bool(rcfg.pair_prior) if rcfg is not None and want_relations else False,
-        context=config.units.context if (want_segments or want_relations) else 0,
     )
     model = ArgumentModel(
         tagger,
