@@ -150,3 +150,45 @@ def _screenshots(page, path):
     page.screenshot(path=str(TEST_OUTPUT / "report.png"))
     page.add_style_tag(content=".legend{position:static}")
     page.locator("figure.map").screenshot(path=str(TEST_OUTPUT / "argument-map.png"))
+
+
+_CHART_NAMES = """() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+  const frame = svg.getBoundingClientRect();
+  const bar = svg.querySelector('g.bar rect').getBoundingClientRect();
+  return Array.from(svg.querySelectorAll('text.name')).map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.textContent, left: r.left, frame: frame.left, bar: bar.left};
+  });
+}).flat()"""
+
+
+def test_report_browser_chart_names_show_their_first_words(chromium, tmp_path):
+    """The index charts name each article: a long title used to run off the chart's left
+    edge, so "Keep Museum Entry Free" read "ep Museum Entr…"."""
+    schema = load_label_schema()
+    claim, evidence = schema.span_names[0], schema.span_names[1]
+    titles = [
+        "Keep Museum Entry Free, Whatever the Treasury Says",
+        "WWWW MMMM: Wide Capitals In A Headline That Goes On",
+        "Short",
+    ]
+    articles = []
+    for k, title in enumerate(titles):
+        text = "Museums should stay free. Visits rose by a third in 2024."
+        units = [ArgUnit("T1", 0, 25, claim, 0.9), ArgUnit("T2", 26, len(text), evidence, 0.8)]
+        articles.append(Article(id=f"a{k}", title=title, text=text, units=units))
+    path = write_report(articles, tmp_path / "report.html", fmt="html", schema=schema)
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(path.resolve().as_uri())
+        names = page.evaluate(_CHART_NAMES)
+        assert len(names) == 3 * len(titles)
+        for name in names:
+            assert name["left"] >= name["frame"] - 0.5, name  # starts inside the chart
+            assert name["left"] < name["bar"], name
+        assert {n["text"] for n in names} >= {"Short", "Keep Museum Entry …"}
+        # the corpus line names the claim labels of this report's schema, not other schemas'
+        line = page.locator("section.structure p.meta").first.inner_text()
+        assert f"{claim})" in line and "MajorClaim" not in line, line
+    finally:
+        page.close()

@@ -28,6 +28,7 @@ import jinja2
 from argmine.document import ArgUnit, Article, LabelSchema
 from argmine.report import argmap as argmap_mod
 from argmine.report.summary import (
+    CLAIM_LABELS,
     DEFAULT_RATIOS,
     article_structure,
     article_summary,
@@ -297,6 +298,9 @@ def render_html(
         grouping=grouping,
         groups=groups,
         total=total,
+        # the claim labels this report has (not MajorClaim in a Claim / Evidence / Conclusion
+        # report), in the order the counts use
+        claim_labels=[label for label in CLAIM_LABELS if label in labels] or list(CLAIM_LABELS),
         charts=charts,
         unsupported=unsupported,
         geometry=argmap_mod,
