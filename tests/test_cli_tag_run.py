@@ -444,7 +444,8 @@ def test_cli_tag_a_model_directory_given_as_input_is_refused(tiny_model, inputs,
     """`argmine tag models/default article.txt` (the model where an input goes) tagged the
     model directory's own test.jsonl and README.md as articles, with the default model."""
     out = tmp_path / "o.jsonl"
-    code, _, stderr = _run("tag", str(tiny_model), str(inputs), "-m", str(tiny_model), "-o", str(out))
+    model = str(tiny_model)
+    code, _, stderr = _run("tag", model, str(inputs), "-m", model, "-o", str(out))
     assert code == 1
     # named in the run's failure summary, as any unreadable input is
     assert f"{tiny_model}: a model directory" in stderr and "--model" in stderr

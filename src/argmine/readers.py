@@ -250,7 +250,9 @@ def expand_inputs(
         if path.is_dir() and (path / "argmine.json").is_file():
             # its test.jsonl and README.md would be read as articles without a word
             raise InputError(
-                name, "a model directory (it has argmine.json), not articles: tag takes it as --model"
+                name,
+                "a model directory (it has argmine.json), not articles"
+                " (argmine tag takes it as --model)",
             )
         if path.is_dir():
             files = sorted(
