@@ -12,18 +12,15 @@ from argmine.inference import _pool  # noqa: E402
 from argmine.modeling import pool_spans  # noqa: E402
 
 
-@pytest.mark.parametrize("last", [False, True], ids=["mean_first", "mean_first_last"])
-def test_training_and_tagging_pool_a_unit_alike(last):
+def test_training_and_tagging_pool_a_unit_alike():
     rng = np.random.default_rng(0)
     states = rng.normal(size=(12, 4)).astype(np.float32)
     ranges = [(0, 3), (3, 4), (5, 12), (7, 7)]  # the last one empty: zeros
-    tagged = _pool(states, ranges, last=last)
+    tagged = _pool(states, ranges)
     spans = torch.tensor([[list(r) for r in ranges]])
-    trained = pool_spans(torch.from_numpy(states).unsqueeze(0), spans, last=last)[0].numpy()
+    trained = pool_spans(torch.from_numpy(states).unsqueeze(0), spans)[0].numpy()
     np.testing.assert_allclose(trained, tagged, rtol=1e-5, atol=1e-6)
-    assert tagged.shape == (4, (3 if last else 2) * 4)
-    np.testing.assert_allclose(tagged[0, 4:8], states[0])  # first token
-    if last:
-        np.testing.assert_allclose(tagged[2, 8:], states[11])  # last token of [5, 12)
-        np.testing.assert_allclose(tagged[1, 4:8], tagged[1, 8:])  # a one-token unit
+    assert tagged.shape == (4, 2 * 4)
+    np.testing.assert_allclose(tagged[2, :4], states[5:12].mean(axis=0), rtol=1e-5)  # mean
+    np.testing.assert_allclose(tagged[2, 4:], states[5])  # first token
     assert not tagged[3].any()

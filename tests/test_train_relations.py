@@ -44,13 +44,11 @@ def _article(k: int, topic: str) -> Article:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("rule_links", "pair_prior", "pool_last"),
-    [(False, False, False), (True, False, False), (True, True, False), (True, True, True)],
-    ids=["plain", "rule_links", "rule_links+pair_prior", "pool_last"],
+    ("rule_links", "pair_prior"),
+    [(False, False), (True, False), (True, True)],
+    ids=["plain", "rule_links", "rule_links+pair_prior"],
 )
-def test_train_relations_tiny_model_overfits_to_relation_f1_09(
-    tmp_path, rule_links, pair_prior, pool_last
-):
+def test_train_relations_tiny_model_overfits_to_relation_f1_09(tmp_path, rule_links, pair_prior):
     from argmine.tag import Tagger
     from argmine.train import train
 
@@ -86,7 +84,6 @@ def test_train_relations_tiny_model_overfits_to_relation_f1_09(
                 "eval_steps": 50,
             },
             "decode": {"min_words": 0},
-            "units": {"pool_last": pool_last, "mode": "auto" if pool_last else "bio"},
             "relations": {
                 "scope": "all",
                 "decoding": "auto",
@@ -100,14 +97,12 @@ def test_train_relations_tiny_model_overfits_to_relation_f1_09(
     assert spec["relations"]["labels"] == ["supports", "attacks"]
     assert spec["relations"]["rule_links"] is rule_links
     assert spec["heads"]["pair_prior"] is pair_prior
-    assert spec["heads"]["pool_last"] is pool_last
     assert (result.output_dir / "heads.safetensors").is_file()
 
     tagger = Tagger.load(result.output_dir)
     assert tagger.has_relations
     assert tagger.encoder.rule_links is rule_links  # the pair features it was trained with
     assert (tagger.network.relation_head.prior is not None) is pair_prior
-    assert tagger.network.spec.pool_last is pool_last  # tagging pools as training did
     predicted = tagger.predict(articles, units="gold")
     scores = relation_scores(articles, predicted, labels=["supports", "attacks"])
     assert scores["overlap"]["micro"]["f1"] >= 0.9, scores["overlap"]

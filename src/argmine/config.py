@@ -522,10 +522,6 @@ class UnitsConfig(_Strict):
     #: log-linear fusion of head and rules); ``auto``: chosen on dev overlap F1 from
     #: argmine.relations.UNIT_RULE_BONUS_GRID (0: the head alone)
     rule_bonus: Literal["auto"] | Annotated[float, Field(ge=0.0, le=50.0)] = 0.0
-    #: unit vectors (unit head and relation head) pool a unit's mean and first-token states;
-    #: with this, its last token's state too, so what closes a unit (a parenthetical source,
-    #: an attribution, a question mark) reaches the heads directly
-    pool_last: bool = False
 
 
 class Stage2Config(_Strict):

@@ -637,7 +637,6 @@ HEAD_KEYS: dict[str, tuple[Any, str]] = {
     "dropout": (lambda v: _is_number(v) and 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "crf": (lambda v: isinstance(v, bool), "true or false"),
     "pair_prior": (lambda v: isinstance(v, bool), "true or false"),
-    "pool_last": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -162,25 +162,14 @@ def _in_eval_mode(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _pool(
-    states: np.ndarray, ranges: Sequence[tuple[int, int]], *, last: bool = False
-) -> np.ndarray:
-    """Each range's mean state and first token's state (with ``last``: and its last token's),
-    as :func:`argmine.modeling.pool_spans` pools them in training."""
+def _pool(states: np.ndarray, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
     hidden = states.shape[-1]
-    out = np.zeros((len(ranges), (3 if last else 2) * hidden), dtype=np.float32)
+    out = np.zeros((len(ranges), 2 * hidden), dtype=np.float32)
     for k, (a, b) in enumerate(ranges):
         if b > a:
             out[k, :hidden] = states[a:b].mean(axis=0)
-            out[k, hidden : 2 * hidden] = states[a]
-            if last:
-                out[k, 2 * hidden :] = states[b - 1]
+            out[k, hidden:] = states[a]
     return out
-
-
-def _pool_last(model: Any) -> bool:
-    spec = getattr(model, "spec", None)
-    return bool(getattr(spec, "pool_last", False))
 
 
 def _head_probs(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
@@ -205,7 +194,7 @@ def segment_probs(
     candidates = rule_candidates(article)
     if not candidates:
         return [], np.zeros((0, 1 + len(encoder.span_labels)), dtype=np.float32)
-    vectors = _pool(states, unit_token_ranges(offsets, candidates), last=_pool_last(model))
+    vectors = _pool(states, unit_token_ranges(offsets, candidates))
     feats = encoder.unit_features(article.text, candidates, candidates)
     return candidates, _head_probs(model.unit_logits, vectors, feats)
 
@@ -293,7 +282,7 @@ def relation_probs(
     pairs = encoder.pairs(article.text, units)
     if not pairs:
         return [], np.zeros((0, 1 + len(encoder.relation_labels)), dtype=np.float32)
-    vectors = _pool(states, unit_token_ranges(offsets, units), last=_pool_last(model))
+    vectors = _pool(states, unit_token_ranges(offsets, units))
     index = np.array(pairs, dtype=np.int64)
     feats = encoder.pair_features(article.text, units, pairs)
     import torch

@@ -71,18 +71,14 @@ class HeadSpec:
     crf: bool = False  # a CRF over the BIO tags (argmine.crf): transitions in heads.safetensors
     #: a linear term over the pair features added to the attachment logit (relations.pair_prior)
     pair_prior: bool = False
-    #: units.pool_last: a unit's vector also holds its last token's state (a source or
-    #: attribution that closes a sentence, "(Japan Times, April 10).", reaches it directly)
-    pool_last: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def pool_spans(states: torch.Tensor, spans: torch.Tensor, *, last: bool = False) -> torch.Tensor:
+def pool_spans(states: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
     """``(B x L x H)`` token states, ``(B x U x 2)`` spans -> ``(B x U x 2H)``: the mean of each
-    span's states and the state of its first token (with ``last``, ``3H``: and of its last
-    token); zeros for padding spans."""
+    span's states and the state of its first token (zeros for padding spans)."""
     length = states.shape[1]
     positions = torch.arange(length, device=states.device).view(1, 1, length)
     start = spans[..., 0:1]
@@ -90,17 +86,10 @@ def pool_spans(states: torch.Tensor, spans: torch.Tensor, *, last: bool = False)
     mask = ((positions >= start) & (positions < end)).to(states.dtype)  # B x U x L
     counts = mask.sum(-1, keepdim=True).clamp(min=1.0)
     mean = torch.bmm(mask, states) / counts
-    hidden = states.shape[-1]
-
-    def at(index: torch.Tensor) -> torch.Tensor:
-        index = index.clamp(min=0, max=length - 1).unsqueeze(-1).expand(-1, -1, hidden)
-        return torch.gather(states, 1, index)
-
-    parts = [mean, at(spans[..., 0])]
-    if last:
-        parts.append(at(spans[..., 1] - 1))
+    first_index = spans[..., 0].clamp(min=0, max=length - 1)  # B x U
+    first = torch.gather(states, 1, first_index.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
     valid = (spans[..., 1] > spans[..., 0]).unsqueeze(-1).to(states.dtype)
-    return torch.cat(parts, dim=-1) * valid
+    return torch.cat([mean, first], dim=-1) * valid
 
 
 def set_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -222,7 +211,7 @@ class ArgumentModel(nn.Module):
         self.tagger = tagger
         self.spec = spec
         hidden = int(tagger.config.hidden_size)
-        unit_dim = (3 if spec.pool_last else 2) * hidden
+        unit_dim = 2 * hidden
         self.unit_head = (
             _MLP(unit_dim + spec.n_unit_features, spec.hidden, spec.n_unit_classes, spec.dropout)
             if spec.n_unit_classes
@@ -298,7 +287,7 @@ class ArgumentModel(nn.Module):
             and seg_labels is not None
             and bool((seg_labels != IGNORE).any())
         ):
-            vectors = pool_spans(states, seg_spans, last=self.spec.pool_last)
+            vectors = pool_spans(states, seg_spans)
             unit_logits = self.unit_logits(vectors, seg_features)
             loss = loss + self.unit_weight * set_cross_entropy(unit_logits, seg_labels)
         if (
@@ -308,7 +297,7 @@ class ArgumentModel(nn.Module):
             and pair_labels is not None
             and bool((pair_labels >= 0).any())
         ):
-            vectors = pool_spans(states, unit_spans, last=self.spec.pool_last)  # B x U x 2H/3H
+            vectors = pool_spans(states, unit_spans)  # B x U x 2H
             index = pairs.clamp(min=0)
             dim = vectors.shape[-1]
             heads = torch.gather(vectors, 1, index[..., 0:1].expand(-1, -1, dim))

@@ -644,7 +644,6 @@ def train(
         n_unit_classes=1 + len(labels) if want_segments else 0,
         crf=tcfg.crf,
         pair_prior=bool(rcfg.pair_prior) if rcfg is not None and want_relations else False,
-        pool_last=config.units.pool_last,
     )
     model = ArgumentModel(
         tagger,
