@@ -11,6 +11,11 @@ from __future__ import annotations
 from os import PathLike
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 problem"``, ``"3 problems"``: a count in a one-line message (regular plurals)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class ArgmineError(Exception):
     """Base class: ``str(err)`` is the one line shown to the user."""
 

@@ -18,17 +18,13 @@ from argmine.cli._util import (
     err,
     fail,
 )
-from argmine.errors import CheckFailed
+from argmine.errors import CheckFailed, counted
 
 SegmenterOpt = Annotated[
     Path,
     typer.Option("--config", help="Segmenter settings YAML.", show_default=True),
 ]
 DEFAULT_SEGMENTER = Path("configs/segmenter.yaml")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @app.command("segment")
@@ -129,8 +125,8 @@ def validate_cmd(
         for problem in report.problems:
             err.print(problem, markup=False, highlight=False)
         raise CheckFailed(
-            f"{_count(len(report.problems), 'problem')} in {_count(report.files, 'file')} "
-            f"({_count(len(report.articles), 'article')} read)"
+            f"{counted(len(report.problems), 'problem')} in {counted(report.files, 'file')} "
+            f"({counted(len(report.articles), 'article')} read)"
         )
     if not quiet:
         emit_lines((dumps_article(a) for a in report.articles), output=output, force=force)

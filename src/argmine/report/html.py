@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from argmine.document import ArgUnit, Article, LabelSchema
+from argmine.errors import counted
 from argmine.report import argmap as argmap_mod
 from argmine.report.summary import (
     CLAIM_LABELS,
@@ -278,9 +279,8 @@ def render_html(
     total_units = sum(s["units"] for s in summaries)
     total_relations = sum(s["relations"] for s in summaries)
     meta = (
-        f"{len(articles)} article{'s' * (len(articles) != 1)}, "
-        f"{total_units} unit{'s' * (total_units != 1)}, "
-        f"{total_relations} relation{'s' * (total_relations != 1)}"
+        f"{counted(len(articles), 'article')}, {counted(total_units, 'unit')}, "
+        f"{counted(total_relations, 'relation')}"
     )
     if model:
         meta += f" · model {model}"

@@ -27,7 +27,7 @@ from typing import Any
 
 from argmine.corpora.labelstudio.spec import from_ls_offset, ls_text_matches
 from argmine.document import ArgRelation, ArgUnit, Article, LabelSchema
-from argmine.errors import InputError
+from argmine.errors import InputError, counted
 
 __all__ = [
     "ImportIssue",
@@ -599,9 +599,7 @@ def export_to_articles(
     if strict and issues:
         listed = "; ".join(str(i) for i in issues[:10])
         more = f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""
-        raise ValueError(
-            f"{len(issues)} problem{'' if len(issues) == 1 else 's'} in the export: {listed}{more}"
-        )
+        raise ValueError(f"{counted(len(issues), 'problem')} in the export: {listed}{more}")
     return articles
 
 
