@@ -508,11 +508,6 @@ class RelationsConfig(_Strict):
     #: predicted labels, and where a corpus defines its labels by the graph (arg-microtexts: a
     #: Claim is what a relation targets) gold labels give the structure away while tuning
     tune_on: Literal["gold_units", "gold_spans"] = "gold_units"
-    #: what one training example of the relation head is: ``window`` (the pairs whose two units
-    #: lie in one window of max_length subwords; a unit whose gold parent is in no shared window
-    #: is left out) or ``article`` (every pair of the article: each unit pooled in the window
-    #: that holds it, the article's windows batched together, as tagging pools a whole article)
-    pairs_over: Literal["window", "article"] = "window"
 
 
 class UnitsConfig(_Strict):

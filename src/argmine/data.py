@@ -38,7 +38,6 @@ from argmine.relations import (
 
 __all__ = [
     "SPLITS",
-    "ArticleBatchSampler",
     "article_groups",
     "build_dataset",
     "data_stats",
@@ -50,7 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "test")
-CACHE_VERSION = 5
+CACHE_VERSION = 4
 
 
 def load_sources(config: RunConfig, *, labels: Sequence[str]) -> list[Article]:
@@ -341,9 +340,6 @@ class HeadTask:
     encoder: PairEncoder
     relations: bool = True
     segments: bool = False
-    #: relation pairs over the whole article, on the article's first window row (each unit in
-    #: the window that holds it: ``unit_windows``), instead of per window
-    article_pairs: bool = False
 
     def key(self) -> dict[str, Any]:
         return {
@@ -354,13 +350,11 @@ class HeadTask:
             "max_distance": self.encoder.max_distance,
             "features": [self.encoder.n_pair_features, self.encoder.n_unit_features],
             "parent_outside": True,  # rows mark units whose gold parent is in another window
-            "article_pairs": self.article_pairs,
         }
 
 
 HEAD_COLUMNS = (
     "unit_spans",
-    "unit_windows",
     "pairs",
     "pair_features",
     "pair_labels",
@@ -415,25 +409,6 @@ def _local(
     return index, spans
 
 
-def unit_homes(
-    ranges: Sequence[tuple[int, int]], windows: Sequence[Mapping[str, Any]]
-) -> list[int | None]:
-    """For each unit's document token range, the window that holds it whole and owns its first
-    token (tagging takes each token's state from the window that owns it), else the first
-    window that holds it whole; ``None`` when no window does (a unit longer than the
-    overlap that straddles two windows)."""
-    homes: list[int | None] = []
-    for a, b in ranges:
-        inside = [
-            n
-            for n, w in enumerate(windows)
-            if b > a and a >= w["token_start"] and b <= w["token_end"]
-        ]
-        owning = [n for n in inside if windows[n]["own_start"] <= a < windows[n]["own_end"]]
-        homes.append(owning[0] if owning else inside[0] if inside else None)
-    return homes
-
-
 def head_rows(
     codec: TokenTagCodec, article: Article, windows: Sequence[dict[str, Any]], task: HeadTask
 ):
@@ -456,28 +431,9 @@ def head_rows(
         for (i, j), y in zip(pairs, labels, strict=True):
             if y > 0:
                 parents.setdefault(i, set()).add(j)
-        if task.article_pairs:
-            # one example per article, on its first window's row: each unit pooled in the
-            # window that holds it (unit_windows: that window's offset from the first)
-            homes = unit_homes(ranges, windows)
-            index = {k: n for n, k in enumerate(k for k, h in enumerate(homes) if h is not None)}
-            order = sorted(index, key=index.get)
-            first = rows[0]
-            for k in order:
-                shift = npre - windows[homes[k]]["token_start"]
-                a, b = ranges[k]
-                first["unit_spans"].append([a + shift, b + shift])
-                first["unit_windows"].append(homes[k])
-            groups = [(first, index)]
-        else:
-            groups = []
-            for row, window in zip(rows, windows, strict=True):
-                index, row["unit_spans"] = _local(
-                    ranges, window["token_start"], window["token_end"], npre
-                )
-                row["unit_windows"] = [0] * len(index)
-                groups.append((row, index))
-        for row, index in groups:
+        for row, window in zip(rows, windows, strict=True):
+            index, spans = _local(ranges, window["token_start"], window["token_end"], npre)
+            row["unit_spans"] = spans
             order = sorted(index, key=index.get)
             row["unit_features"] = [[float(v) for v in unit_feats[k]] for k in order]
             # a unit whose gold parents all lie outside this window has no right answer here
@@ -602,7 +558,6 @@ def build_dataset(
             "own_start": datasets.Value("int32"),
             "own_end": datasets.Value("int32"),
             "unit_spans": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
-            "unit_windows": datasets.Sequence(datasets.Value("int16")),
             "pairs": datasets.Sequence(datasets.Sequence(datasets.Value("int32"))),
             "pair_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
             "pair_labels": datasets.Sequence(datasets.Value("int16")),
@@ -642,72 +597,6 @@ def build_dataset(
             shutil.rmtree(tmp, ignore_errors=True)
         dd = with_empty_splits(datasets.load_from_disk(str(target)))
     return dd
-
-
-class ArticleBatchSampler:
-    """Training batches of whole articles, each article's windows together and in order (what
-    ``relations.pairs_over: article`` needs: a unit's partner may sit in another window).
-
-    Articles of ``n`` windows go ``max(1, batch_size // n)`` to a batch, so the number of
-    batches an epoch is the same whatever the shuffle (the Trainer plans its steps from it).
-    Each epoch (``set_epoch``) shuffles the articles with ``seed + epoch``; with
-    ``group_by_length`` articles of similar length share a batch, within megabatches of 50
-    batches, as transformers' ``LengthGroupedSampler`` groups windows."""
-
-    def __init__(
-        self,
-        article_ids: Sequence[str],
-        windows: Sequence[int],
-        lengths: Sequence[int],
-        batch_size: int,
-        *,
-        seed: int = 0,
-        group_by_length: bool = False,
-    ) -> None:
-        groups: dict[str, list[int]] = {}
-        for row, article in enumerate(article_ids):
-            groups.setdefault(article, []).append(row)
-        self.articles = [sorted(rows, key=lambda r: windows[r]) for rows in groups.values()]
-        self.lengths = list(lengths)
-        self.batch_size = max(1, batch_size)
-        self.seed = seed
-        self.group_by_length = group_by_length
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def _by_size(self) -> dict[int, list[list[int]]]:
-        out: dict[int, list[list[int]]] = {}
-        for rows in self.articles:
-            out.setdefault(len(rows), []).append(rows)
-        return dict(sorted(out.items()))
-
-    def __len__(self) -> int:
-        return sum(
-            -(-len(arts) // max(1, self.batch_size // n)) for n, arts in self._by_size().items()
-        )
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        rng = random.Random(self.seed * 100_003 + self.epoch)
-        batches: list[list[int]] = []
-        for n, arts in self._by_size().items():
-            per = max(1, self.batch_size // n)
-            order = list(arts)
-            rng.shuffle(order)
-            if self.group_by_length:
-                mega = per * 50
-                order = [
-                    rows
-                    for i in range(0, len(order), mega)
-                    for rows in sorted(
-                        order[i : i + mega], key=lambda r: -max(self.lengths[x] for x in r)
-                    )
-                ]
-            for i in range(0, len(order), per):
-                batches.append([row for rows in order[i : i + per] for row in rows])
-        rng.shuffle(batches)
-        yield from batches
 
 
 def data_stats(

@@ -31,7 +31,6 @@ the relation head is trained on gold units.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,14 +48,11 @@ __all__ = [
     "ArgumentModel",
     "HeadSpec",
     "WindowCollator",
-    "article_states",
     "check_model",
     "check_safetensors",
     "pool_spans",
     "set_cross_entropy",
 ]
-
-log = logging.getLogger(__name__)
 
 HEADS_FILE = "heads.safetensors"
 IGNORE = -100
@@ -94,18 +90,6 @@ def pool_spans(states: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
     first = torch.gather(states, 1, first_index.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
     valid = (spans[..., 1] > spans[..., 0]).unsqueeze(-1).to(states.dtype)
     return torch.cat([mean, first], dim=-1) * valid
-
-
-def article_states(states: torch.Tensor, article_rows: torch.Tensor | None) -> torch.Tensor:
-    """``(B x L x H)`` window states -> ``(B x W*L x H)``: row ``b`` followed by the rows
-    ``article_rows[b]`` lists (``-1`` pads, zeros), so that a unit of an article's later window
-    is at position ``w * L + i`` of its first window's row. Without ``article_rows``, the states."""
-    if article_rows is None:
-        return states
-    b, _, hidden = states.shape
-    picked = states[article_rows.clamp(min=0)]  # B x W x L x H
-    picked = picked * (article_rows >= 0).to(states.dtype)[..., None, None]
-    return picked.reshape(b, -1, hidden)
 
 
 def set_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -288,7 +272,6 @@ class ArgumentModel(nn.Module):
         seg_spans: torch.Tensor | None = None,
         seg_features: torch.Tensor | None = None,
         seg_labels: torch.Tensor | None = None,
-        article_rows: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         logits, states = self.encode(input_ids, attention_mask)
         out: dict[str, torch.Tensor] = {"logits": logits}
@@ -314,7 +297,7 @@ class ArgumentModel(nn.Module):
             and pair_labels is not None
             and bool((pair_labels >= 0).any())
         ):
-            vectors = pool_spans(article_states(states, article_rows), unit_spans)  # B x U x 2H
+            vectors = pool_spans(states, unit_spans)  # B x U x 2H
             index = pairs.clamp(min=0)
             dim = vectors.shape[-1]
             heads = torch.gather(vectors, 1, index[..., 0:1].expand(-1, -1, dim))
@@ -413,45 +396,6 @@ class WindowCollator:
                 out[b, : len(r)] = torch.tensor(r, dtype=torch.long)
         return out
 
-    @staticmethod
-    def _article_spans(
-        features: list[dict[str, Any]], width: int, pair_labels: list[list[int]]
-    ) -> tuple[list[list[list[int]]], list[list[int]]]:
-        """Article-level units (``unit_windows``: the offset of the window holding each unit
-        from the row's own): spans moved to ``offset * width + position`` of the row's
-        :func:`article_states`, and each row's ``article_rows``. The later windows must follow
-        the first in the batch (:class:`argmine.data.ArticleBatchSampler`); where one does not,
-        that row's relation labels are dropped, not learnt from a partial article."""
-        spans: list[list[list[int]]] = []
-        rows: list[list[int]] = []
-        for b, f in enumerate(features):
-            offsets = list(f.get("unit_windows") or [0] * len(f["unit_spans"]))
-            n = max(offsets, default=0) + 1
-            ok = all(
-                b + k < len(features)
-                and features[b + k].get("article_id") == f.get("article_id")
-                and features[b + k].get("window") == f.get("window", 0) + k
-                for k in range(1, n)
-            )
-            if not ok:
-                log.warning(
-                    "article %s: its windows are not batched together; its relation pairs are "
-                    "skipped in this batch",
-                    f.get("article_id"),
-                )
-                pair_labels[b] = [IGNORE] * len(pair_labels[b])
-                spans.append([[0, 0] for _ in f["unit_spans"]])
-                rows.append([b])
-                continue
-            spans.append(
-                [
-                    [k * width + s, k * width + e]
-                    for k, (s, e) in zip(offsets, f["unit_spans"], strict=True)
-                ]
-            )
-            rows.append([b + k for k in range(n)])
-        return spans, rows
-
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         width = max(len(f["input_ids"]) for f in features)
         ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
@@ -467,17 +411,12 @@ class WindowCollator:
         if "pairs" in features[0]:
             n_pf = max((len(p) for f in features for p in f["pair_features"]), default=0)
             n_sf = max((len(p) for f in features for p in f["seg_features"]), default=0)
-            pair_labels = [list(f["pair_labels"]) for f in features]
-            spans = [f["unit_spans"] for f in features]
-            if any(any(f.get("unit_windows") or ()) for f in features):
-                spans, rows = self._article_spans(features, width, pair_labels)
-                batch["article_rows"] = self._pad2(rows, -1)
-            batch["unit_spans"] = self._pad3(spans, 2, 0, torch.long)
+            batch["unit_spans"] = self._pad3([f["unit_spans"] for f in features], 2, 0, torch.long)
             batch["pairs"] = self._pad3([f["pairs"] for f in features], 2, -1, torch.long)
             batch["pair_features"] = self._pad3(
                 [f["pair_features"] for f in features], max(n_pf, 1), 0.0, torch.float32
             )
-            batch["pair_labels"] = self._pad2(pair_labels, IGNORE)
+            batch["pair_labels"] = self._pad2([f["pair_labels"] for f in features], IGNORE)
             n_uf = max((len(p) for f in features for p in f["unit_features"]), default=0)
             batch["unit_features"] = self._pad3(
                 [f["unit_features"] for f in features], max(n_uf, 1), 0.0, torch.float32

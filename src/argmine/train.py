@@ -529,7 +529,6 @@ def train(
     )
 
     from argmine.data import (
-        ArticleBatchSampler,
         HeadTask,
         build_dataset,
         data_stats,
@@ -589,7 +588,6 @@ def train(
     dev_relations = [a for a in splits["dev"] if relations_annotated(a)]
     dev_has_relations = any(a.relations for a in dev_relations)
     want_segments = config.units.mode in ("segments", "auto")
-    article_pairs = want_relations and rcfg is not None and rcfg.pairs_over == "article"
     encoder = (
         PairEncoder(
             span_labels=tuple(labels),
@@ -602,12 +600,7 @@ def train(
         else None
     )
     task = (
-        HeadTask(
-            encoder=encoder,
-            relations=want_relations,
-            segments=want_segments,
-            article_pairs=article_pairs,
-        )
+        HeadTask(encoder=encoder, relations=want_relations, segments=want_segments)
         if encoder is not None
         else None
     )
@@ -729,25 +722,7 @@ def train(
         return out
 
     class ArgTrainer(Trainer):
-        """Evaluates with argmine's own decoding (spans, segments, relations) on dev; with
-        ``relations.pairs_over: article``, batches whole articles."""
-
-        def get_train_dataloader(self):  # type: ignore[no-untyped-def]
-            if not article_pairs:
-                return super().get_train_dataloader()
-            from torch.utils.data import DataLoader
-
-            data = self.train_dataset
-            sampler = ArticleBatchSampler(
-                data["article_id"],
-                data["window"],
-                [len(ids) for ids in data["input_ids"]],
-                self.args.train_batch_size,
-                seed=config.seed,
-                group_by_length=tcfg.group_by_length,
-            )
-            loader = DataLoader(data, batch_sampler=sampler, collate_fn=self.data_collator)
-            return self.accelerator.prepare(loader)
+        """Evaluates with argmine's own decoding (spans, segments, relations) on dev."""
 
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):  # type: ignore[no-untyped-def]
             # with EMA, dev scores (and callbacks watching them) see the averaged weights
@@ -792,9 +767,7 @@ def train(
         dataloader_num_workers=0,
         disable_tqdm=True,
         label_names=["labels"],
-        # article batches: the collator reads each row's article id and window (it builds
-        # its tensors by name, so the other columns are never passed on)
-        remove_unused_columns=not article_pairs,
+        remove_unused_columns=True,
     )
     all_callbacks = list(callbacks)
     if ema is not None:
