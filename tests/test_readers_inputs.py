@@ -183,3 +183,31 @@ def test_readers_html_without_main_text(tmp_path) -> None:
     path = write(tmp_path / "blank.htm", "<html><head><title>x</title></head><body></body></html>")
     with pytest.raises(InputError, match="no main text found"):
         read_articles([path])
+
+
+def test_jsonl_readers_report_a_bad_article_alike(tmp_path) -> None:
+    """argmine's own JSONL (tagging input and gold) and Webis' units JSONL name the line, the
+    article, its first problem and how many more, in the same words."""
+    from argmine.corpora import load_corpus
+
+    units = [  # both past the text
+        {"id": "T1", "start": 0, "end": 99, "label": "Claim"},
+        {"id": "T2", "start": 5, "end": 50, "label": "Claim"},
+    ]
+    ok = {"id": "fine", "text": "All good here.", "units": []}
+    bad = {"id": "e7", "text": "Short text.", "units": units}
+    webis = {"split": "train", "portal": "p", "url": "u", "authors": "a", "lastUpdate": "d"}
+    lines = [json.dumps({**ok, **webis}), json.dumps({**bad, **webis})]
+    own = write(tmp_path / "gold.jsonl", "\n".join(lines).encode())
+    webis_file = write(tmp_path / "webis_editorials16_units.jsonl", "\n".join(lines).encode())
+    want = "line 2 (article 'e7'): unit T1: end 99 is beyond the text length 11"
+    with pytest.raises(InputError) as info:
+        read_articles([own])
+    message = str(info.value)
+    assert want in message and "(and 1 more; argmine validate lists them)" in message
+    with pytest.raises(InputError) as info:
+        load_corpus("webis", webis_file)
+    assert want in str(info.value) and "(and 1 more)" in str(info.value)
+    with pytest.raises(InputError) as info:
+        load_corpus("jsonl", own)
+    assert want in str(info.value) and "(and 1 more)" in str(info.value)

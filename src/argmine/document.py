@@ -32,6 +32,7 @@ __all__ = [
     "SpanLabel",
     "dumps_article",
     "iter_jsonl_articles",
+    "line_problem",
     "loads_article",
     "strip_span",
 ]
@@ -380,6 +381,17 @@ def loads_article(line: str, *, errors: list[str] | None = None) -> Article:
     return Article.from_dict(json.loads(line), errors=errors)
 
 
+def line_problem(number: int, article: Article, *, more: str = "") -> str | None:
+    """The first of :meth:`Article.problems` as the one line a reader reports for JSONL line
+    ``number``, naming the article and how many more problems it has (``more``: a hint after
+    the count, e.g. which command lists them); None when there is none."""
+    problems = article.problems()  # offsets past the text, dangling relations, duplicates
+    if not problems:
+        return None
+    rest = f" (and {len(problems) - 1} more{more})" if len(problems) > 1 else ""
+    return f"line {number} (article {article.id!r}): {problems[0]}{rest}"
+
+
 def iter_jsonl_articles(lines: Iterable[str]) -> Iterator[Article]:
     """Articles from JSONL lines (blank lines skipped); raises ``ValueError`` with the line for
     bad JSON or an article with :meth:`Article.problems` (no schema: labels are not checked)."""
@@ -392,7 +404,7 @@ def iter_jsonl_articles(lines: Iterable[str]) -> Iterator[Article]:
             raise ValueError(f"line {number}: not valid JSON ({exc.msg})") from None
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
-        problems = article.problems()  # offsets past the text, dangling relations, duplicates
-        if problems:
-            raise ValueError(f"line {number} (article {article.id!r}): {problems[0]}")
+        problem = line_problem(number, article)
+        if problem:
+            raise ValueError(problem)
         yield article

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from argmine.document import Article, LabelSchema
+from argmine.document import Article, LabelSchema, line_problem
 from argmine.errors import InputError
 
 __all__ = [
@@ -182,17 +182,9 @@ def _jsonl_line(line: str, number: int, source: str, stem: str) -> Iterator[Arti
             article = Article.from_dict(data)
         except (TypeError, ValueError) as exc:
             raise InputError(source, f"line {number}: {exc}") from None
-        problems = article.problems()  # offsets past the text, dangling relations, duplicates
-        if problems:
-            raise InputError(
-                source,
-                f"line {number} (article {article.id!r}): {problems[0]}"
-                + (
-                    f" (and {len(problems) - 1} more; argmine validate lists them)"
-                    if len(problems) > 1
-                    else ""
-                ),
-            )
+        problem = line_problem(number, article, more="; argmine validate lists them")
+        if problem:
+            raise InputError(source, problem)
         article.meta.setdefault("source", source)
         yield article
 

@@ -18,7 +18,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from argmine.document import ArgUnit, Article
+from argmine.document import ArgUnit, Article, line_problem
 from argmine.errors import InputError
 
 JSONL_NAME = "webis_editorials16_units.jsonl"
@@ -62,9 +62,9 @@ def _from_jsonl(path: Path) -> list[Article]:
             raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from None
         except (TypeError, ValueError) as exc:
             raise InputError(path, f"line {number}: {exc}") from None
-        problems = articles[-1].problems()
-        if problems:
-            raise InputError(path, f"line {number} (article {data['id']!r}): {problems[0]}")
+        problem = line_problem(number, articles[-1])
+        if problem:
+            raise InputError(path, problem)
     return articles
 
 
