@@ -23,25 +23,3 @@ def test_train_freeze_layers_freezes_embeddings_and_the_first_layers():
     assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad)
     freeze_layers(model, -1)
     assert not any(p.requires_grad for n, p in model.named_parameters() if "encoder.layer" in n)
-
-
-def test_layer_lr_decay_scales_each_layer_from_the_top_down():
-    import transformers
-
-    from argmine.train import layer_lr_groups
-
-    config = transformers.BertConfig(
-        vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
-        intermediate_size=32, num_labels=3,
-    )  # fmt: skip
-    model = transformers.AutoModelForTokenClassification.from_config(config)
-    named = list(model.named_parameters())
-    groups = layer_lr_groups(named, 0.5)
-    scale_of = {name: scale for scale, members in groups for name, _ in members}
-    assert sorted(scale_of) == sorted(n for n, _ in named)  # every parameter, once
-    assert scale_of["bert.embeddings.word_embeddings.weight"] == 0.125
-    assert scale_of["bert.encoder.layer.0.attention.self.query.weight"] == 0.25
-    assert scale_of["bert.encoder.layer.1.output.dense.bias"] == 0.5
-    assert scale_of["bert.encoder.layer.2.output.LayerNorm.weight"] == 1.0
-    assert scale_of["classifier.weight"] == 1.0
-    assert layer_lr_groups(named, 1.0) == [(1.0, named)]

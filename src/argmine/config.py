@@ -401,10 +401,6 @@ class TrainConfig(_Strict):
     #: the embeddings and the first N transformer layers stay as pretrained (-1: the whole
     #: encoder, so only the token classifier and the heads learn): a regulariser for small data
     freeze_layers: int = Field(0, ge=-1)
-    #: layer-wise learning-rate decay: transformer layer ``i`` of ``n`` (counted from the
-    #: bottom, 1-based) learns at ``lr * decay ** (n - i)``, the embeddings at ``lr * decay ** n``,
-    #: the token classifier at ``lr``; 1: one learning rate for the whole encoder
-    layer_lr_decay: float = Field(1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

@@ -31,7 +31,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -107,26 +106,6 @@ def tune_thresholds(
 
 
 RELATION_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-
-
-def layer_lr_groups(
-    named: Sequence[tuple[str, Any]], decay: float
-) -> list[tuple[float, list[tuple[str, Any]]]]:
-    """Encoder parameters grouped by learning-rate scale (``train.layer_lr_decay``): layer ``i``
-    of ``n`` (1-based, from the bottom) ``decay ** (n - i)``, the embeddings ``decay ** n``,
-    the rest (the token classifier, a pooler) 1. With decay 1, one group."""
-    if decay == 1.0:
-        return [(1.0, list(named))]
-    depth: dict[str, int | None] = {}
-    for name, _ in named:
-        match = re.search(r"\.layers?\.(\d+)\.", name)
-        depth[name] = int(match.group(1)) + 1 if match else 0 if "embeddings" in name else None
-    n = max((d for d in depth.values() if d is not None), default=0)
-    scales: dict[float, list[tuple[str, Any]]] = {}
-    for name, p in named:
-        d = depth[name]
-        scales.setdefault(1.0 if d is None else decay ** (n - d), []).append((name, p))
-    return sorted(scales.items(), key=lambda item: item[0])
 
 
 def freeze_layers(tagger: Any, n: int) -> int:
@@ -798,18 +777,13 @@ def train(
     head_params = [p for name, p in model.named_parameters() if not name.startswith("tagger.")]
     tagger_named = list(model.tagger.named_parameters())
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    groups = []
-    for scale, named in layer_lr_groups(tagger_named, tcfg.layer_lr_decay):
-        for decay in (True, False):
-            params = [p for n, p in named if n.endswith(no_decay) is not decay]
-            if params:
-                groups.append(
-                    {
-                        "params": params,
-                        "weight_decay": tcfg.weight_decay if decay else 0.0,
-                        "lr": tcfg.lr * scale,
-                    }
-                )
+    groups = [
+        {
+            "params": [p for n, p in tagger_named if not n.endswith(no_decay)],
+            "weight_decay": tcfg.weight_decay,
+        },
+        {"params": [p for n, p in tagger_named if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
     if head_params:
         groups.append(
             {
