@@ -15,6 +15,12 @@ runs: docs/benchmarks.md, "Training levers".
 
     .venv/bin/python benchmarks/train_speed.py                           # microtexts fold 0
     .venv/bin/python benchmarks/train_speed.py --config configs/default.yaml --steps 10
+    .venv/bin/python benchmarks/train_speed.py --config configs/default.yaml --steps 10 \
+        --variants bf16+group,bf16+group+attn0,fp32+group,fp32+group+attn0
+
+``attn0``: the same steps without dropout on the attention probabilities
+(``model.attention_dropout: 0``): on CPU, PyTorch's fused attention kernel has no dropout, so
+with dropout the attention runs unfused (docs/benchmarks.md "Session 22").
 """
 
 from __future__ import annotations
@@ -40,13 +46,26 @@ from argmine.config import load_run_config  # noqa: E402
 from argmine.tag import cpu_has_bf16_matmul  # noqa: E402
 from argmine.train import train  # noqa: E402
 
-#: variant -> (sampler, bf16)
+#: variant -> (sampler, bf16, attention dropout: None = the config's)
 VARIANTS = {
-    "fp32": ("random", False),
-    "bf16": ("random", True),
-    "fp32+group": ("group", False),
-    "bf16+group": ("group", True),
+    "fp32": ("random", False, None),
+    "bf16": ("random", True, None),
+    "fp32+group": ("group", False, None),
+    "bf16+group": ("group", True, None),
+    "fp32+group+attn0": ("group", False, 0.0),
+    "bf16+group+attn0": ("group", True, 0.0),
 }
+DEFAULT_VARIANTS = ("fp32", "bf16", "fp32+group", "bf16+group")
+
+
+def attention_dropouts(model) -> list:
+    """The dropout modules on the encoder's attention probabilities (``model.attention_dropout``;
+    BERT and MPNet name them ``dropout`` in their self-attention modules)."""
+    return [
+        m.dropout
+        for m in model.tagger.modules()
+        if type(m).__name__.endswith("SelfAttention") and hasattr(m, "dropout")
+    ]
 
 
 class Done(Exception):
@@ -88,12 +107,16 @@ class Interleaved(TrainerCallback):
                 self.dtypes[current[0]].add(str(output.dtype).removeprefix("torch."))
 
         hook = model.tagger.classifier.register_forward_hook(record)
+        drops = attention_dropouts(model)
+        configured = [d.p for d in drops]
         model.train()
         try:
             for i in range(self.steps):
                 k = i % len(self.names)
                 for name in self.names[k:] + self.names[:k]:
-                    sampler, bf16 = VARIANTS[name]
+                    sampler, bf16, attention = VARIANTS[name]
+                    for d, p in zip(drops, configured, strict=True):
+                        d.p = p if attention is None else attention
                     batch = batches[sampler][i % len(batches[sampler])]
                     current[:] = [name]
                     autocast = (
@@ -111,6 +134,8 @@ class Interleaved(TrainerCallback):
                         self.seconds[name].append(time.perf_counter() - t0)
         finally:
             hook.remove()
+            for d, p in zip(drops, configured, strict=True):
+                d.p = p
         raise Done
 
 
@@ -126,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", type=int, default=15, help="training steps per variant")
     parser.add_argument("--warmup", type=int, default=2, help="first steps not timed")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated, of: {', '.join(VARIANTS)} (attn0: no attention dropout)",
+    )
     parser.add_argument("--json", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -152,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     base = statistics.fmean(bench.seconds[names[0]])
     rows = []
     for name in names:
-        sampler, _ = VARIANTS[name]
+        sampler, _, _ = VARIANTS[name]
         pad = bench.padding[sampler]
         rows.append(
             {

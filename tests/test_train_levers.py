@@ -210,3 +210,61 @@ def test_train_relation_head_runs_under_bfloat16_autocast():
         mixed = head.pair(heads, tails, feats)
     assert mixed.shape == plain.shape == (2, 5, 3)
     assert torch.allclose(mixed.float(), plain, atol=0.1)
+
+
+# -- attention dropout ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "ok"), [(0, True), (0.25, True), (-0.1, False), (1.0, False)])
+def test_config_model_attention_dropout_validates(value, ok):
+    data = {**MINIMAL, "model": {"attention_dropout": value}}
+    if ok:
+        assert run_config_from_dict(data).model.attention_dropout == value
+    else:
+        with pytest.raises(ConfigError, match=r"model\.attention_dropout") as info:
+            run_config_from_dict(data)
+        assert "\n" not in str(info.value)
+    assert run_config_from_dict(MINIMAL).model.attention_dropout is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", [None, 0.0])
+def test_train_model_attention_dropout_reaches_the_training_steps(tmp_path, value):
+    """The tiny model trains with the attention dropout asked for (``null``: its config's 0.1)
+    and the saved model says so; hidden dropout stays as it was."""
+    import json
+    from pathlib import Path
+
+    from transformers import TrainerCallback
+
+    from argmine.train import train
+
+    repo = Path(__file__).resolve().parents[1]
+    seen: list[tuple[bool, set[float], set[float]]] = []
+
+    class Watch(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            attention = {
+                m.dropout.p
+                for m in model.tagger.modules()
+                if type(m).__name__.endswith("SelfAttention")
+            }
+            hidden = {
+                m.dropout.p
+                for m in model.tagger.modules()
+                if type(m).__name__.endswith("SelfOutput")
+            }
+            seen.append((model.training, attention, hidden))
+
+    overrides = [
+        f"output_dir={tmp_path / 'model'}",
+        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
+        "train.max_steps=2",
+        "relations.enabled=false",
+    ]
+    if value is not None:
+        overrides.append(f"model.attention_dropout={value}")
+    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides), callbacks=[Watch()])
+    want = 0.1 if value is None else value
+    assert seen and all(training for training, _, _ in seen)
+    assert all(attention == {want} and hidden == {0.1} for _, attention, hidden in seen)
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["attention_probs_dropout_prob"] == want

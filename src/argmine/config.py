@@ -359,6 +359,11 @@ class ModelConfig(_Strict):
     #: a vocabulary token (e.g. ``[unused1]``) put at every paragraph break, so the model sees
     #: paragraphs (the tokenizer drops newlines); ``null``: none. Saved in argmine.json.
     paragraph_token: str | None = Field(None, min_length=1)
+    #: dropout on the encoder's attention probabilities while training; ``null``: the base
+    #: model's own (0.1 for MiniLM and mpnet). On CPU, PyTorch's fused attention has no
+    #: dropout, so any dropout there falls back to the unfused path: 0 makes a MiniLM training
+    #: step several times faster (docs/benchmarks.md "Session 22").
+    attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
 
 
 class EMAConfig(_Strict):

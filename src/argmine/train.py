@@ -613,6 +613,9 @@ def train(
 
     id2label = dict(enumerate(codec.tags))
     label2id = {t: i for i, t in id2label.items()}
+    dropout_kw: dict[str, float] = {}
+    if config.model.attention_dropout is not None:
+        dropout_kw["attention_probs_dropout_prob"] = config.model.attention_dropout
     if config.model.random_init is not None:
         shape = config.model.random_init
         model_config = transformers.BertConfig(
@@ -625,6 +628,7 @@ def train(
             num_labels=len(codec.tags),
             id2label=id2label,
             label2id=label2id,
+            **dropout_kw,
         )
         tagger = AutoModelForTokenClassification.from_config(model_config)
     else:
@@ -635,6 +639,7 @@ def train(
             label2id=label2id,
             use_safetensors=True,
             trust_remote_code=False,
+            **dropout_kw,
         )
     head_spec = HeadSpec(
         hidden=rcfg.hidden if rcfg is not None else 256,
