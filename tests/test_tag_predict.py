@@ -248,3 +248,51 @@ def test_tag_relation_pairs_scored_in_blocks_give_the_same_relations(
     assert [r.score for r in blocks.relations] == pytest.approx(
         [r.score for r in whole.relations], abs=1e-6
     )
+
+
+def test_forward_cache_runs_each_article_once_and_changes_no_prediction(tiny_model):
+    """``argmine train`` scores the same dev articles several ways with the same weights
+    (BIO units, segment units, gold units with relations; some of them, or all): with a
+    ForwardCache the model runs once per article, and every prediction equals the one without
+    the cache."""
+    from argmine.inference import ForwardCache, predict_articles
+    from argmine.tag import load_gold
+    from conftest import REPO
+
+    t = Tagger.load(tiny_model)
+    gold = load_gold(REPO / "annotations" / "starter.json")[:5]
+    bare = [a.with_annotations([], []) for a in gold]
+    runs: list[int] = []
+    encode = t.network.encode
+
+    def counting(ids, mask):
+        runs.append(int(ids.shape[0]))
+        return encode(ids, mask)
+
+    t.network.encode = counting
+
+    def predict(cache, articles, units):
+        out = predict_articles(
+            t.network, t.codec, articles, units=units, encoder=t.encoder,
+            decoding="independent", relation_threshold=0.0, pad_id=t.pad_id, cache=cache,
+        )  # fmt: skip
+        return [
+            (
+                [(u.start, u.end, u.label, round(u.score or 0.0, 5)) for u in a.units],
+                [(r.head, r.tail, r.label, round(r.score, 5)) for r in a.relations],
+            )
+            for a in out
+        ]
+
+    calls = [(bare, "bio"), (gold, "gold"), (gold[2:4], "gold"), (bare[1:3], "bio")]
+    want = [predict(None, arts, units) for arts, units in calls]
+    plain = sum(runs)
+    runs.clear()
+    cache = ForwardCache()
+    assert [predict(cache, arts, units) for arts, units in calls] == want
+    per_article = [len(t.codec.encode(a, with_labels=False)) for a in bare]
+    assert sum(runs) == sum(per_article) < plain  # each window once, for all four calls
+    with pytest.raises(ValueError, match="one model"):
+        predict_articles(
+            Tagger.load(tiny_model).network, t.codec, bare, encoder=t.encoder, cache=cache
+        )

@@ -44,6 +44,7 @@ from argmine.relations import (
 __all__ = [
     "UNIT_SOURCES",
     "Decoded",
+    "ForwardCache",
     "Prediction",
     "decode_graph",
     "decode_units",
@@ -79,6 +80,26 @@ class Prediction:
         return out
 
 
+class ForwardCache:
+    """The forward passes of one set of weights, by article (id and text), shared by the
+    :func:`run_windows` calls given it: ``argmine train`` scores the same dev articles several
+    ways (BIO units, segment units, gold units for relations, each rule bonus) with the same
+    weights, and one forward pass serves them all. The caller makes a new one whenever the
+    weights change. Cached predictions keep their token states, and are shared, not copied:
+    nothing downstream writes to a :class:`Prediction`."""
+
+    def __init__(self) -> None:
+        self.by_article: dict[tuple[str, str], Prediction] = {}
+        self.owner: tuple[int, int, str] | None = None
+
+    def check(self, model: Any, codec: TokenTagCodec, dtype: str) -> None:
+        owner = (id(model), id(codec), dtype)
+        if self.owner is None:
+            self.owner = owner
+        elif self.owner != owner:
+            raise ValueError("a ForwardCache serves one model, codec and dtype")
+
+
 def run_windows(
     model: Any,
     codec: TokenTagCodec,
@@ -89,12 +110,30 @@ def run_windows(
     dtype: str = "float32",
     keep_states: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    cache: ForwardCache | None = None,
 ) -> list[Prediction]:
     """Tag probabilities (and, with ``keep_states``, last hidden states) for every window of
     ``articles``; windows of all articles are sorted by length and batched, padded to the
-    batch's longest. ``model`` is an :class:`~argmine.modeling.ArgumentModel`."""
+    batch's longest. ``model`` is an :class:`~argmine.modeling.ArgumentModel`. With a
+    ``cache``, articles it holds are not run again, the others are run with their
+    states kept and added to it."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    if cache is not None:
+        cache.check(model, codec, dtype)
+        new = list({(a.id, a.text): a for a in articles}.items())
+        new = [(key, a) for key, a in new if key not in cache.by_article]
+        if new:
+            fresh = run_windows(
+                model, codec, [a for _, a in new], batch_size=batch_size, pad_id=pad_id,
+                dtype=dtype, keep_states=True,
+            )  # fmt: skip
+            cache.by_article.update((key, p) for (key, _), p in zip(new, fresh, strict=True))
+        preds = [cache.by_article[(a.id, a.text)] for a in articles]
+        if on_progress is not None:
+            for _ in preds:
+                on_progress(1.0)
+        return preds
     import torch
 
     preds = [Prediction(codec.encode(a, with_labels=False)) for a in articles]
@@ -416,10 +455,11 @@ def decode_units(
     on_progress: Callable[[float], None] | None = None,
     stage2: Any = None,
     unit_rule_bonus: float = 0.0,
+    cache: ForwardCache | None = None,
 ) -> list[Decoded]:
     """One forward pass over ``articles`` and their units from ``units`` (see
     :func:`predict_articles`), with the token states kept when ``keep_states`` (for the
-    relation head)."""
+    relation head); with a ``cache``, the pass it already holds (:class:`ForwardCache`)."""
     if units not in UNIT_SOURCES:
         raise ValueError(f"units must be one of {', '.join(UNIT_SOURCES)}, got {units!r}")
     if units == "stage2" and stage2 is None:
@@ -440,6 +480,7 @@ def decode_units(
         dtype=dtype,
         keep_states=need_states,
         on_progress=on_progress,
+        cache=cache,
     )
     crf = getattr(model, "crf", None)
     crf_scores = crf.decode_scores() if crf is not None else None
@@ -645,6 +686,7 @@ def predict_articles(
     ranker: Any = None,
     ranker_mix: float = 1.0,
     label_temperature: float = 0.0,
+    cache: ForwardCache | None = None,
 ) -> list[Article]:
     """Copies of ``articles`` with predicted units (``units``: bio, segments, gold or stage2,
     which needs ``stage2``, an :class:`argmine.stage2.Stage2Model`, applied with its own
@@ -658,7 +700,7 @@ def predict_articles(
     rule bonus; ``label_temperature``: see :func:`with_ranker`, for predicted units). ``collect``
     receives ``(article, units in text order, candidate pairs, the relation head's pair
     probabilities)`` per article, for tuning the relation decoding on dev without another
-    forward pass."""
+    forward pass; ``cache``: see :class:`ForwardCache`."""
     want_relations = relations and getattr(model, "relation_head", None) is not None
     decoded = decode_units(
         model,
@@ -678,6 +720,7 @@ def predict_articles(
         on_progress=on_progress,
         stage2=stage2,
         unit_rule_bonus=unit_rule_bonus,
+        cache=cache,
     )
     out = []
     for article, d in zip(articles, decoded, strict=True):

@@ -540,7 +540,7 @@ def train(
     from argmine.ema import EMA_FILE, WeightEMA
     from argmine.evaluate import attachment_scores, relation_scores, span_scores
     from argmine.fileio import atomic_write_text
-    from argmine.inference import predict_articles, spans_labelled_by_tags
+    from argmine.inference import ForwardCache, predict_articles, spans_labelled_by_tags
     from argmine.modeling import ArgumentModel, HeadSpec, WindowCollator
     from argmine.relations import (
         DECODINGS,
@@ -664,6 +664,10 @@ def train(
     if config.units.mode == "segments":
         unit_modes = ["segments"]
 
+    # one forward pass per article while the weights stay the same (an evaluation, the tuning
+    # and scoring after training): argmine.inference.ForwardCache
+    forward: dict[str, ForwardCache | None] = {"cache": None}
+
     def predict(
         articles: Sequence[Article],
         *,
@@ -703,6 +707,7 @@ def train(
             ranker=ranker,
             ranker_mix=ranker_mix,
             label_temperature=label_temperature,
+            cache=forward["cache"],
         )
         return fold_unannotated(pred, articles)
 
@@ -732,7 +737,12 @@ def train(
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):  # type: ignore[no-untyped-def]
             # with EMA, dev scores (and callbacks watching them) see the averaged weights
             with ema.swapped(model) if ema is not None else contextlib.nullcontext():
-                metrics = {f"{metric_key_prefix}_{k}": v for k, v in dev_scores().items()}
+                forward["cache"] = ForwardCache()
+                try:
+                    scores = dev_scores()
+                finally:
+                    forward["cache"] = None
+                metrics = {f"{metric_key_prefix}_{k}": v for k, v in scores.items()}
                 metrics["epoch"] = self.state.epoch or 0.0
                 self.log(metrics)
                 self.control = self.callback_handler.on_evaluate(
@@ -823,7 +833,8 @@ def train(
         ema.copy_to(model)
 
     # With the best weights: choose the unit source, tune thresholds and relation decoding on
-    # dev, then score test.
+    # dev, then score test (one forward pass per article for all of it).
+    forward["cache"] = ForwardCache()
     metrics: dict[str, Any] = {
         "run": config.run_name,
         "labels": eval_labels,
