@@ -292,6 +292,10 @@ def test_forward_cache_runs_each_article_once_and_changes_no_prediction(tiny_mod
     assert [predict(cache, arts, units) for arts, units in calls] == want
     per_article = [len(t.codec.encode(a, with_labels=False)) for a in bare]
     assert sum(runs) == sum(per_article) < plain  # each window once, for all four calls
+    runs.clear()
+    full = ForwardCache(max_bytes=0)  # no room: every call runs, the predictions are the same
+    assert [predict(full, arts, units) for arts, units in calls] == want
+    assert sum(runs) == plain and not full.by_article
     with pytest.raises(ValueError, match="one model"):
         predict_articles(
             Tagger.load(tiny_model).network, t.codec, bare, encoder=t.encoder, cache=cache

@@ -86,11 +86,15 @@ class ForwardCache:
     ways (BIO units, segment units, gold units for relations, each rule bonus) with the same
     weights, and one forward pass serves them all. The caller makes a new one whenever the
     weights change. Cached predictions keep their token states, and are shared, not copied:
-    nothing downstream writes to a :class:`Prediction`."""
+    nothing downstream writes to a :class:`Prediction`. It holds at most ``max_bytes`` of
+    probabilities and states (a large dev or test split would otherwise keep gigabytes of
+    states); articles beyond that are run each time, as without a cache."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = 512 * 2**20) -> None:
         self.by_article: dict[tuple[str, str], Prediction] = {}
         self.owner: tuple[int, int, str] | None = None
+        self.max_bytes = max_bytes
+        self.nbytes = 0
 
     def check(self, model: Any, codec: TokenTagCodec, dtype: str) -> None:
         owner = (id(model), id(codec), dtype)
@@ -98,6 +102,12 @@ class ForwardCache:
             self.owner = owner
         elif self.owner != owner:
             raise ValueError("a ForwardCache serves one model, codec and dtype")
+
+    def add(self, key: tuple[str, str], pred: Prediction) -> None:
+        size = sum(a.nbytes for a in (*pred.probs, *pred.states) if a is not None)
+        if self.nbytes + size <= self.max_bytes:
+            self.by_article[key] = pred
+            self.nbytes += size
 
 
 def run_windows(
@@ -115,21 +125,24 @@ def run_windows(
     """Tag probabilities (and, with ``keep_states``, last hidden states) for every window of
     ``articles``; windows of all articles are sorted by length and batched, padded to the
     batch's longest. ``model`` is an :class:`~argmine.modeling.ArgumentModel`. With a
-    ``cache``, articles it holds are not run again, the others are run with their
-    states kept and added to it."""
+    ``cache``, articles it holds are not run again; the others are run with their states
+    kept, and added to it while it has room."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     if cache is not None:
         cache.check(model, codec, dtype)
-        new = list({(a.id, a.text): a for a in articles}.items())
-        new = [(key, a) for key, a in new if key not in cache.by_article]
+        keys = [(a.id, a.text) for a in articles]
+        new = {k: a for k, a in zip(keys, articles, strict=True) if k not in cache.by_article}
+        ran: dict[tuple[str, str], Prediction] = {}
         if new:
             fresh = run_windows(
-                model, codec, [a for _, a in new], batch_size=batch_size, pad_id=pad_id,
+                model, codec, list(new.values()), batch_size=batch_size, pad_id=pad_id,
                 dtype=dtype, keep_states=True,
             )  # fmt: skip
-            cache.by_article.update((key, p) for (key, _), p in zip(new, fresh, strict=True))
-        preds = [cache.by_article[(a.id, a.text)] for a in articles]
+            ran = dict(zip(new, fresh, strict=True))
+            for k, p in ran.items():
+                cache.add(k, p)
+        preds = [ran[k] if k in ran else cache.by_article[k] for k in keys]
         if on_progress is not None:
             for _ in preds:
                 on_progress(1.0)
