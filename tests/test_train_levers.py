@@ -1,6 +1,7 @@
-"""Training levers without training: the EMA callback's arithmetic, the ``train.crf`` /
-``train.ema`` / ``train.bf16`` / ``train.group_by_length`` config keys, ``bf16: auto`` and the
-dev curve read from a Trainer's log history."""
+"""Training levers, mostly without training: the EMA callback's arithmetic, the ``train.crf``
+/ ``train.ema`` / ``train.bf16`` / ``train.group_by_length`` / ``model.attention_dropout``
+config keys, ``bf16: auto``, the dev curve read from a Trainer's log history, and two tiny
+training runs that check the attention dropout each training step sees."""
 
 from __future__ import annotations
 
