@@ -361,8 +361,8 @@ class ModelConfig(_Strict):
     paragraph_token: str | None = Field(None, min_length=1)
     #: dropout on the encoder's attention probabilities while training; ``null``: the base
     #: model's own (0.1 for MiniLM and mpnet). On CPU, PyTorch's fused attention has no
-    #: dropout, so any dropout there falls back to the unfused path: 0 makes a MiniLM training
-    #: step several times faster (docs/benchmarks.md "Session 22").
+    #: dropout, so any dropout there falls back to the unfused path: 0 made a MiniLM bf16
+    #: training step 2.2x faster, at a dev cost (docs/benchmarks.md "Session 22").
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
 
 
