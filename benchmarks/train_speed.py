@@ -20,7 +20,9 @@ runs: docs/benchmarks.md, "Training levers".
 
 ``attn0``: the same steps without dropout on the attention probabilities
 (``model.attention_dropout: 0``): on CPU, PyTorch's fused attention kernel has no dropout, so
-with dropout the attention runs unfused (docs/benchmarks.md "Session 22").
+with dropout the attention runs unfused (docs/benchmarks.md "Session 22"). ``keys``: the
+config's attention dropout as key dropout (``model.attention_dropout_on: keys``,
+``argmine.attention``), which keeps the fused kernel.
 """
 
 from __future__ import annotations
@@ -42,18 +44,22 @@ import torch  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from transformers.trainer_pt_utils import LengthGroupedSampler  # noqa: E402
 
+from argmine.attention import KEY_DROPOUT  # noqa: E402
+from argmine.attention import register as register_key_dropout  # noqa: E402
 from argmine.config import load_run_config  # noqa: E402
 from argmine.tag import cpu_has_bf16_matmul  # noqa: E402
 from argmine.train import train  # noqa: E402
 
-#: variant -> (sampler, bf16, attention dropout: None = the config's)
+#: variant -> (sampler, bf16, attention dropout: None = the config's, dropout on: probs / keys)
 VARIANTS = {
-    "fp32": ("random", False, None),
-    "bf16": ("random", True, None),
-    "fp32+group": ("group", False, None),
-    "bf16+group": ("group", True, None),
-    "fp32+group+attn0": ("group", False, 0.0),
-    "bf16+group+attn0": ("group", True, 0.0),
+    "fp32": ("random", False, None, "probs"),
+    "bf16": ("random", True, None, "probs"),
+    "fp32+group": ("group", False, None, "probs"),
+    "bf16+group": ("group", True, None, "probs"),
+    "fp32+group+attn0": ("group", False, 0.0, "probs"),
+    "bf16+group+attn0": ("group", True, 0.0, "probs"),
+    "fp32+group+keys": ("group", False, None, "keys"),
+    "bf16+group+keys": ("group", True, None, "keys"),
 }
 DEFAULT_VARIANTS = ("fp32", "bf16", "fp32+group", "bf16+group")
 
@@ -109,14 +115,19 @@ class Interleaved(TrainerCallback):
         hook = model.tagger.classifier.register_forward_hook(record)
         drops = attention_dropouts(model)
         configured = [d.p for d in drops]
+        base_attention = model.tagger.config._attn_implementation
+        register_key_dropout()
         model.train()
         try:
             for i in range(self.steps):
                 k = i % len(self.names)
                 for name in self.names[k:] + self.names[:k]:
-                    sampler, bf16, attention = VARIANTS[name]
+                    sampler, bf16, attention, where = VARIANTS[name]
                     for d, p in zip(drops, configured, strict=True):
                         d.p = p if attention is None else attention
+                    model.tagger.set_attn_implementation(
+                        KEY_DROPOUT if where == "keys" else base_attention
+                    )
                     batch = batches[sampler][i % len(batches[sampler])]
                     current[:] = [name]
                     autocast = (
@@ -136,6 +147,7 @@ class Interleaved(TrainerCallback):
             hook.remove()
             for d, p in zip(drops, configured, strict=True):
                 d.p = p
+            model.tagger.set_attn_implementation(base_attention)
         raise Done
 
 
@@ -154,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         default=",".join(DEFAULT_VARIANTS),
-        help=f"comma-separated, of: {', '.join(VARIANTS)} (attn0: no attention dropout)",
+        help=f"comma-separated, of: {', '.join(VARIANTS)} (attn0: no attention dropout; "
+        "keys: key dropout)",
     )
     parser.add_argument("--json", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
@@ -181,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     base = statistics.fmean(bench.seconds[names[0]])
     rows = []
     for name in names:
-        sampler, _, _ = VARIANTS[name]
+        sampler = VARIANTS[name][0]
         pad = bench.padding[sampler]
         rows.append(
             {

@@ -269,3 +269,58 @@ def test_train_model_attention_dropout_reaches_the_training_steps(tmp_path, valu
     assert all(attention == {want} and hidden == {0.1} for _, attention, hidden in seen)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["attention_probs_dropout_prob"] == want
+
+
+@pytest.mark.parametrize(("value", "ok"), [("probs", True), ("keys", True), ("heads", False)])
+def test_config_model_attention_dropout_on_validates(value, ok):
+    data = {**MINIMAL, "model": {"attention_dropout_on": value}}
+    if ok:
+        assert run_config_from_dict(data).model.attention_dropout_on == value
+    else:
+        with pytest.raises(ConfigError, match=r"model\.attention_dropout_on") as info:
+            run_config_from_dict(data)
+        assert "\n" not in str(info.value)
+    assert run_config_from_dict(MINIMAL).model.attention_dropout_on == "probs"
+
+
+@pytest.mark.slow
+def test_train_key_dropout_trains_through_the_fused_attention_and_saves_a_plain_model(
+    tmp_path, monkeypatch
+):
+    """``model.attention_dropout_on: keys``: every training step's attention gets its dropout
+    as a broadcast key mask with ``dropout_p`` 0 (what PyTorch's fused CPU kernel needs); the
+    saved model names no argmine attention, so plain transformers loads it."""
+    import json
+    from pathlib import Path
+
+    from transformers import AutoModelForTokenClassification
+
+    from argmine.attention import KEY_DROPOUT
+    from argmine.train import train
+
+    repo = Path(__file__).resolve().parents[1]
+    calls: list[tuple[bool, float, int]] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(q, k, v, attn_mask=None, dropout_p=0.0, **kw):
+        rows = attn_mask.shape[2] if attn_mask is not None else 0
+        calls.append((torch.is_grad_enabled(), dropout_p, rows))
+        return sdpa(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, **kw)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    overrides = [
+        f"output_dir={tmp_path / 'model'}",
+        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
+        "train.max_steps=2",
+        "relations.enabled=false",
+        "model.attention_dropout_on=keys",
+    ]
+    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides))
+    training = [(p, rows) for grad, p, rows in calls if grad]
+    assert len(training) >= 2 * 2  # 2 steps, 2 layers in the tiny model
+    assert all(p == 0.0 and rows == 1 for p, rows in training)
+    text = (tmp_path / "model" / "config.json").read_text()
+    assert KEY_DROPOUT not in text
+    assert json.loads(text)["attention_probs_dropout_prob"] == 0.1
+    model = AutoModelForTokenClassification.from_pretrained(tmp_path / "model")
+    assert model.config._attn_implementation == "sdpa"

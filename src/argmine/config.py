@@ -364,6 +364,10 @@ class ModelConfig(_Strict):
     #: dropout, so any dropout there falls back to the unfused path: 0 made a MiniLM bf16
     #: training step 2.2x faster, at a dev cost (docs/benchmarks.md "Session 22").
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    #: where that dropout acts: ``probs``, on the attention probabilities (BERT's own; the
+    #: unfused path on CPU), or ``keys``, a random share of the keys masked per window and
+    #: head before the softmax (:mod:`argmine.attention`), which keeps the fused kernel.
+    attention_dropout_on: Literal["probs", "keys"] = "probs"
 
 
 class EMAConfig(_Strict):

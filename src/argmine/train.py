@@ -528,6 +528,7 @@ def train(
         TrainingArguments,
     )
 
+    from argmine.attention import register as register_key_dropout
     from argmine.data import (
         HeadTask,
         build_dataset,
@@ -616,6 +617,9 @@ def train(
     dropout_kw: dict[str, float] = {}
     if config.model.attention_dropout is not None:
         dropout_kw["attention_probs_dropout_prob"] = config.model.attention_dropout
+    attn_kw: dict[str, str] = {}
+    if config.model.attention_dropout_on == "keys":
+        attn_kw["attn_implementation"] = register_key_dropout()
     if config.model.random_init is not None:
         shape = config.model.random_init
         model_config = transformers.BertConfig(
@@ -630,7 +634,7 @@ def train(
             label2id=label2id,
             **dropout_kw,
         )
-        tagger = AutoModelForTokenClassification.from_config(model_config)
+        tagger = AutoModelForTokenClassification.from_config(model_config, **attn_kw)
     else:
         tagger = AutoModelForTokenClassification.from_pretrained(
             str(base),
@@ -640,6 +644,7 @@ def train(
             use_safetensors=True,
             trust_remote_code=False,
             **dropout_kw,
+            **attn_kw,
         )
     head_spec = HeadSpec(
         hidden=rcfg.hidden if rcfg is not None else 256,
