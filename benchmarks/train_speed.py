@@ -22,7 +22,9 @@ runs: docs/benchmarks.md, "Training levers".
 (``model.attention_dropout: 0``): on CPU, PyTorch's fused attention kernel has no dropout, so
 with dropout the attention runs unfused (docs/benchmarks.md "Session 22"). ``keys``: the
 config's attention dropout as key dropout (``model.attention_dropout_on: keys``,
-``argmine.attention``), which keeps the fused kernel.
+``argmine.attention``), which keeps the fused kernel; the other variants put the config's
+attention dropout on the probabilities, whatever ``attention_dropout_on`` says (session 23:
+``--set model.attention_dropout=0.1 --variants bf16+group,bf16+group+keys,bf16+group+attn0``).
 """
 
 from __future__ import annotations
@@ -115,7 +117,11 @@ class Interleaved(TrainerCallback):
         hook = model.tagger.classifier.register_forward_hook(record)
         drops = attention_dropouts(model)
         configured = [d.p for d in drops]
+        # the "probs" variants: the model's own attention (plain SDPA when the config asks for
+        # key dropout)
         base_attention = model.tagger.config._attn_implementation
+        if base_attention == KEY_DROPOUT:
+            base_attention = "sdpa"
         register_key_dropout()
         model.train()
         try:

@@ -1,7 +1,8 @@
 """Training levers, mostly without training: the EMA callback's arithmetic, the ``train.crf``
-/ ``train.ema`` / ``train.bf16`` / ``train.group_by_length`` / ``model.attention_dropout``
-config keys, ``bf16: auto``, the dev curve read from a Trainer's log history, and two tiny
-training runs that check the attention dropout each training step sees."""
+/ ``train.ema`` / ``train.bf16`` / ``train.group_by_length`` / ``model.attention_dropout`` /
+``model.attention_dropout_on`` config keys, ``bf16: auto``, the dev curve read from a
+Trainer's log history, and three tiny training runs that check the attention dropout each
+training step sees (two on the probabilities, one as key dropout)."""
 
 from __future__ import annotations
 

@@ -359,14 +359,15 @@ class ModelConfig(_Strict):
     #: a vocabulary token (e.g. ``[unused1]``) put at every paragraph break, so the model sees
     #: paragraphs (the tokenizer drops newlines); ``null``: none. Saved in argmine.json.
     paragraph_token: str | None = Field(None, min_length=1)
-    #: dropout on the encoder's attention probabilities while training; ``null``: the base
-    #: model's own (0.1 for MiniLM and mpnet). On CPU, PyTorch's fused attention has no
-    #: dropout, so any dropout there falls back to the unfused path: 0 made a MiniLM bf16
-    #: training step 2.2x faster, at a dev cost (docs/benchmarks.md "Session 22").
+    #: the encoder's attention dropout while training; ``null``: the base model's own (0.1 for
+    #: MiniLM and mpnet).
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
-    #: where that dropout acts: ``probs``, on the attention probabilities (BERT's own; the
-    #: unfused path on CPU), or ``keys``, a random share of the keys masked per window and
-    #: head before the softmax (:mod:`argmine.attention`), which keeps the fused kernel.
+    #: where that dropout acts: ``probs``, on the attention probabilities (BERT's own), or
+    #: ``keys``, a random share of the keys masked per window and head before the softmax
+    #: (:mod:`argmine.attention`). On CPU, PyTorch's fused attention has no dropout, so
+    #: ``probs`` runs the attention unfused; ``keys`` keeps the fused kernel: a MiniLM bf16
+    #: training step 2.1x faster (docs/benchmarks.md "Session 23"; attention dropout 0 is as
+    #: fast and scored lower, "Session 22").
     attention_dropout_on: Literal["probs", "keys"] = "probs"
 
 
