@@ -132,3 +132,21 @@ def test_key_dropout_leaves_training_at_zero_and_evaluation_alone(p):
         padded = keys(**batch).last_hidden_state[1, :25]
         alone = keys(input_ids=batch["input_ids"][1:, :25]).last_hidden_state[0]
     assert torch.allclose(padded, alone, atol=1e-5)
+
+
+def test_attention_kernels_benchmark_times_every_variant(capsys):
+    """``benchmarks/attention_kernels.py`` (docs/benchmarks.md "Session 23") runs every
+    variant in both precisions and prints one table row each."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "attention_kernels.py"
+    spec = importlib.util.spec_from_file_location("attention_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--batch", "2", "--length", "64", "--rounds", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| variant")]
+    names = ["sdpa", "sdpa+dropout", "unfused+shared", "sdpa+keys(full)", "sdpa+keys"]
+    assert sorted({r.split(" | ")[0][2:] for r in rows}) == sorted(names)
+    assert len(rows) == 2 * len(names)
