@@ -325,3 +325,40 @@ def test_train_key_dropout_trains_through_the_fused_attention_and_saves_a_plain_
     assert json.loads(text)["attention_probs_dropout_prob"] == 0.1
     model = AutoModelForTokenClassification.from_pretrained(tmp_path / "model")
     assert model.config._attn_implementation == "sdpa"
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
+    assert metrics["attention_dropout_on"] == "keys"
+
+
+@pytest.mark.slow
+def test_train_key_dropout_on_an_encoder_without_attention_functions_says_so(
+    tmp_path, monkeypatch, caplog
+):
+    """An encoder whose attention is its own code (MPNet) cannot take key dropout: the run
+    warns, keeps the dropout on the probabilities and its metrics say ``probs``."""
+    import json
+    from pathlib import Path
+
+    import transformers
+
+    from argmine.train import train
+
+    monkeypatch.setattr(
+        transformers.BertForTokenClassification, "_supports_attention_backend", False
+    )
+    repo = Path(__file__).resolve().parents[1]
+    overrides = [
+        f"output_dir={tmp_path / 'model'}",
+        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
+        "train.max_steps=1",
+        "relations.enabled=false",
+        "model.attention_dropout_on=keys",
+    ]
+    with caplog.at_level(logging.WARNING, logger="argmine.train"):
+        train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides))
+    assert any(
+        "attention_dropout_on: keys: BertForTokenClassification computes its own attention"
+        in r.getMessage()
+        for r in caplog.records
+    )
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
+    assert metrics["attention_dropout_on"] == "probs"

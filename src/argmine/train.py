@@ -646,6 +646,15 @@ def train(
             **dropout_kw,
             **attn_kw,
         )
+    attention_dropout_on = config.model.attention_dropout_on
+    if attn_kw and not getattr(tagger, "_supports_attention_backend", False):
+        # e.g. MPNet: its attention is its own code, which takes no attention function
+        log.warning(
+            "model.attention_dropout_on: keys: %s computes its own attention, so its dropout "
+            "stays on the attention probabilities",
+            type(tagger).__name__,
+        )
+        attention_dropout_on = "probs"
     head_spec = HeadSpec(
         hidden=rcfg.hidden if rcfg is not None else 256,
         n_pair_features=encoder.n_pair_features if encoder is not None else 0,
@@ -854,6 +863,7 @@ def train(
         ),
         "bf16": bf16,
         "group_by_length": tcfg.group_by_length,
+        "attention_dropout_on": attention_dropout_on,
         "crf": tcfg.crf,
         "ema": {"decay": tcfg.ema.decay} if tcfg.ema is not None else None,
     }
