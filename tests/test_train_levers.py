@@ -362,3 +362,47 @@ def test_train_key_dropout_on_an_encoder_without_attention_functions_says_so(
     )
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert metrics["attention_dropout_on"] == "probs"
+
+
+# -- head dropout ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "ok"), [(0, True), (0.3, True), (-0.1, False), (1.0, False)])
+def test_config_train_head_dropout_validates(value, ok):
+    data = {**MINIMAL, "train": {"head_dropout": value}}
+    if ok:
+        assert run_config_from_dict(data).train.head_dropout == value
+    else:
+        with pytest.raises(ConfigError, match=r"train\.head_dropout") as info:
+            run_config_from_dict(data)
+        assert "\n" not in str(info.value)
+    assert run_config_from_dict(MINIMAL).train.head_dropout == 0.1
+
+
+@pytest.mark.slow
+def test_train_head_dropout_reaches_both_heads_while_the_encoder_keeps_its_own(tmp_path):
+    """``train.head_dropout`` is the dropout of the unit and relation heads' MLPs in every
+    training step; the encoder's dropouts are left alone."""
+    from pathlib import Path
+
+    from transformers import TrainerCallback
+
+    from argmine.train import train
+
+    repo = Path(__file__).resolve().parents[1]
+    seen: list[tuple[set[float], set[float], set[float]]] = []
+
+    def rates(module) -> set[float]:
+        return {m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)}
+
+    class Watch(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            seen.append((rates(model.unit_head), rates(model.relation_head), rates(model.tagger)))
+
+    overrides = [
+        f"output_dir={tmp_path / 'model'}",
+        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
+        "train.max_steps=2",
+        "train.head_dropout=0.3",
+        "units.mode=segments",
+    ]
+    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides), callbacks=[Watch()])
+    assert seen and all(u == {0.3} and r == {0.3} and 0.3 not in t for u, r, t in seen)

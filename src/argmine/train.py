@@ -663,6 +663,7 @@ def train(
         n_unit_classes=1 + len(labels) if want_segments else 0,
         crf=tcfg.crf,
         pair_prior=bool(rcfg.pair_prior) if rcfg is not None and want_relations else False,
+        dropout=tcfg.head_dropout,
     )
     model = ArgumentModel(
         tagger,
