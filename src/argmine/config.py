@@ -408,7 +408,8 @@ class TrainConfig(_Strict):
     #: learning rate of the unit and relation heads as a multiple of ``lr`` (they start from
     #: random weights while the encoder is pretrained)
     head_lr_multiplier: float = Field(10.0, gt=0)
-    #: dropout inside the unit and relation heads' MLPs (on their input and hidden layer)
+    #: dropout inside the unit and relation heads' MLPs (on their input and hidden layer); 0 and
+    #: 0.3 scored lower than 0.1 on the starter CV's dev folds (docs/benchmarks.md "Session 23")
     head_dropout: float = Field(0.1, ge=0.0, lt=1.0)
     #: the embeddings and the first N transformer layers stay as pretrained (-1: the whole
     #: encoder, so only the token classifier and the heads learn): a regulariser for small data
