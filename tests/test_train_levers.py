@@ -215,16 +215,47 @@ def test_train_relation_head_runs_under_bfloat16_autocast():
 
 
 # -- attention dropout ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "ok"), [(0, True), (0.25, True), (-0.1, False), (1.0, False)])
-def test_config_model_attention_dropout_validates(value, ok):
-    data = {**MINIMAL, "model": {"attention_dropout": value}}
+#: (section, key, default, value, valid) for the dropout keys' validation
+DROPOUT_KEYS = [
+    *[("model", "attention_dropout", None, v, ok) for v, ok in
+      [(0, True), (0.25, True), (-0.1, False), (1.0, False)]],
+    *[("model", "attention_dropout_on", "probs", v, ok) for v, ok in
+      [("probs", True), ("keys", True), ("heads", False)]],
+    *[("train", "head_dropout", 0.1, v, ok) for v, ok in
+      [(0, True), (0.3, True), (-0.1, False), (1.0, False)]],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("section", "key", "default", "value", "ok"), DROPOUT_KEYS)
+def test_config_dropout_keys_validate(section, key, default, value, ok):
+    """``model.attention_dropout``, ``model.attention_dropout_on`` and ``train.head_dropout``:
+    a valid value is kept, a bad one fails in one line naming the dotted key, and the default
+    is as documented."""
+    data = {**MINIMAL, section: {key: value}}
     if ok:
-        assert run_config_from_dict(data).model.attention_dropout == value
+        assert getattr(getattr(run_config_from_dict(data), section), key) == value
     else:
-        with pytest.raises(ConfigError, match=r"model\.attention_dropout") as info:
+        with pytest.raises(ConfigError, match=rf"{section}\.{key}\b") as info:
             run_config_from_dict(data)
         assert "\n" not in str(info.value)
-    assert run_config_from_dict(MINIMAL).model.attention_dropout is None
+    assert getattr(getattr(run_config_from_dict(MINIMAL), section), key) == default
+
+
+def _tiny_starter_run(tmp_path, *overrides: str):
+    """``configs/tiny.yaml`` on ``annotations/starter.json``, writing ``tmp_path/model``, with
+    ``overrides``: the tiny training runs below."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    starter = repo / "annotations" / "starter.json"
+    return load_run_config(
+        repo / "configs" / "tiny.yaml",
+        overrides=[
+            f"output_dir={tmp_path / 'model'}",
+            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
+            *overrides,
+        ],
+    )
 
 
 @pytest.mark.slow
@@ -233,13 +264,11 @@ def test_train_model_attention_dropout_reaches_the_training_steps(tmp_path, valu
     """The tiny model trains with the attention dropout asked for (``null``: its config's 0.1)
     and the saved model says so; hidden dropout stays as it was."""
     import json
-    from pathlib import Path
 
     from transformers import TrainerCallback
 
     from argmine.train import train
 
-    repo = Path(__file__).resolve().parents[1]
     seen: list[tuple[bool, set[float], set[float]]] = []
 
     class Watch(TrainerCallback):
@@ -257,31 +286,17 @@ def test_train_model_attention_dropout_reaches_the_training_steps(tmp_path, valu
             seen.append((model.training, attention, hidden))
 
     overrides = [
-        f"output_dir={tmp_path / 'model'}",
-        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
         "train.max_steps=2",
         "relations.enabled=false",
     ]
     if value is not None:
         overrides.append(f"model.attention_dropout={value}")
-    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides), callbacks=[Watch()])
+    train(_tiny_starter_run(tmp_path, *overrides), callbacks=[Watch()])
     want = 0.1 if value is None else value
     assert seen and all(training for training, _, _ in seen)
     assert all(attention == {want} and hidden == {0.1} for _, attention, hidden in seen)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["attention_probs_dropout_prob"] == want
-
-
-@pytest.mark.parametrize(("value", "ok"), [("probs", True), ("keys", True), ("heads", False)])
-def test_config_model_attention_dropout_on_validates(value, ok):
-    data = {**MINIMAL, "model": {"attention_dropout_on": value}}
-    if ok:
-        assert run_config_from_dict(data).model.attention_dropout_on == value
-    else:
-        with pytest.raises(ConfigError, match=r"model\.attention_dropout_on") as info:
-            run_config_from_dict(data)
-        assert "\n" not in str(info.value)
-    assert run_config_from_dict(MINIMAL).model.attention_dropout_on == "probs"
 
 
 @pytest.mark.slow
@@ -292,14 +307,12 @@ def test_train_key_dropout_trains_through_the_fused_attention_and_saves_a_plain_
     as a broadcast key mask with ``dropout_p`` 0 (what PyTorch's fused CPU kernel needs); the
     saved model names no argmine attention, so plain transformers loads it."""
     import json
-    from pathlib import Path
 
     from transformers import AutoModelForTokenClassification
 
     from argmine.attention import KEY_DROPOUT
     from argmine.train import train
 
-    repo = Path(__file__).resolve().parents[1]
     calls: list[tuple[bool, float, int]] = []
     sdpa = torch.nn.functional.scaled_dot_product_attention
 
@@ -310,13 +323,11 @@ def test_train_key_dropout_trains_through_the_fused_attention_and_saves_a_plain_
 
     monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
     overrides = [
-        f"output_dir={tmp_path / 'model'}",
-        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
         "train.max_steps=2",
         "relations.enabled=false",
         "model.attention_dropout_on=keys",
     ]
-    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides))
+    train(_tiny_starter_run(tmp_path, *overrides))
     training = [(p, rows) for grad, p, rows in calls if grad]
     assert len(training) >= 2 * 2  # 2 steps, 2 layers in the tiny model
     assert all(p == 0.0 and rows == 1 for p, rows in training)
@@ -336,7 +347,6 @@ def test_train_key_dropout_on_an_encoder_without_attention_functions_says_so(
     """An encoder whose attention is its own code (MPNet) cannot take key dropout: the run
     warns, keeps the dropout on the probabilities and its metrics say ``probs``."""
     import json
-    from pathlib import Path
 
     import transformers
 
@@ -345,16 +355,13 @@ def test_train_key_dropout_on_an_encoder_without_attention_functions_says_so(
     monkeypatch.setattr(
         transformers.BertForTokenClassification, "_supports_attention_backend", False
     )
-    repo = Path(__file__).resolve().parents[1]
     overrides = [
-        f"output_dir={tmp_path / 'model'}",
-        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
         "train.max_steps=1",
         "relations.enabled=false",
         "model.attention_dropout_on=keys",
     ]
     with caplog.at_level(logging.WARNING, logger="argmine.train"):
-        train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides))
+        train(_tiny_starter_run(tmp_path, *overrides))
     assert any(
         "attention_dropout_on: keys: BertForTokenClassification computes its own attention"
         in r.getMessage()
@@ -365,29 +372,15 @@ def test_train_key_dropout_on_an_encoder_without_attention_functions_says_so(
 
 
 # -- head dropout ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "ok"), [(0, True), (0.3, True), (-0.1, False), (1.0, False)])
-def test_config_train_head_dropout_validates(value, ok):
-    data = {**MINIMAL, "train": {"head_dropout": value}}
-    if ok:
-        assert run_config_from_dict(data).train.head_dropout == value
-    else:
-        with pytest.raises(ConfigError, match=r"train\.head_dropout") as info:
-            run_config_from_dict(data)
-        assert "\n" not in str(info.value)
-    assert run_config_from_dict(MINIMAL).train.head_dropout == 0.1
-
-
 @pytest.mark.slow
 def test_train_head_dropout_reaches_both_heads_while_the_encoder_keeps_its_own(tmp_path):
     """``train.head_dropout`` is the dropout of the unit and relation heads' MLPs in every
     training step; the encoder's dropouts are left alone."""
-    from pathlib import Path
 
     from transformers import TrainerCallback
 
     from argmine.train import train
 
-    repo = Path(__file__).resolve().parents[1]
     seen: list[tuple[set[float], set[float], set[float]]] = []
 
     def rates(module) -> set[float]:
@@ -398,11 +391,9 @@ def test_train_head_dropout_reaches_both_heads_while_the_encoder_keeps_its_own(t
             seen.append((rates(model.unit_head), rates(model.relation_head), rates(model.tagger)))
 
     overrides = [
-        f"output_dir={tmp_path / 'model'}",
-        f"data.sources=[{{format: labelstudio, path: {repo / 'annotations' / 'starter.json'}}}]",
         "train.max_steps=2",
         "train.head_dropout=0.3",
         "units.mode=segments",
     ]
-    train(load_run_config(repo / "configs" / "tiny.yaml", overrides=overrides), callbacks=[Watch()])
+    train(_tiny_starter_run(tmp_path, *overrides), callbacks=[Watch()])
     assert seen and all(u == {0.3} and r == {0.3} and 0.3 not in t for u, r, t in seen)
