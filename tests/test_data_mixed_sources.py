@@ -138,24 +138,6 @@ def test_set_cross_entropy_is_minus_log_of_the_set_probability():
     assert math.isclose(float(set_cross_entropy(mixed, labels)), float(ref), rel_tol=1e-5)
 
 
-def test_set_cross_entropy_label_smoothing_is_torchs_also_for_one_class_set_codes():
-    """``smoothing`` is ``cross_entropy``'s ``label_smoothing``, for plain labels and for set
-    codes that allow one class (which take the set branch), with ignored positions left out."""
-    torch.manual_seed(3)
-    logits = torch.randn(2, 6, 4)
-    labels = torch.randint(0, 4, (2, 6))
-    labels[1, 2] = -100
-    ref = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, 4), labels.reshape(-1), label_smoothing=0.2
-    )
-    assert math.isclose(float(set_cross_entropy(logits, labels, 0.2)), float(ref), rel_tol=1e-5)
-    as_sets = torch.where(labels >= 0, 4 + (1 << labels.clamp(min=0)), labels)
-    as_sets[0, 0] = labels[0, 0]  # one plain label among the set codes
-    got = set_cross_entropy(logits, as_sets, 0.2)
-    assert math.isclose(float(got), float(ref), rel_tol=1e-5)
-    assert not math.isclose(float(set_cross_entropy(logits, as_sets)), float(ref), rel_tol=1e-3)
-
-
 def test_fold_unannotated_relabels_or_drops_predictions():
     gold = _article(1)
     gold.meta["unannotated"] = {"labels": {"Conclusion": ["O", "Claim"]}, "relations": True}

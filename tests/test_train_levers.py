@@ -216,23 +216,21 @@ def test_train_relation_head_runs_under_bfloat16_autocast():
 
 # -- attention dropout ----------------------------------------------------------------------------
 #: (section, key, default, value, valid) for the dropout keys' validation
-REGULARISER_KEYS = [
+DROPOUT_KEYS = [
     *[("model", "attention_dropout", None, v, ok) for v, ok in
       [(0, True), (0.25, True), (-0.1, False), (1.0, False)]],
     *[("model", "attention_dropout_on", "probs", v, ok) for v, ok in
       [("probs", True), ("keys", True), ("heads", False)]],
     *[("train", "head_dropout", 0.1, v, ok) for v, ok in
       [(0, True), (0.3, True), (-0.1, False), (1.0, False)]],
-    *[("train", "label_smoothing", 0.0, v, ok) for v, ok in
-      [(0.1, True), (-0.1, False), (1.0, False)]],
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("section", "key", "default", "value", "ok"), REGULARISER_KEYS)
-def test_config_regulariser_keys_validate(section, key, default, value, ok):
-    """``model.attention_dropout``, ``model.attention_dropout_on``, ``train.head_dropout`` and
-    ``train.label_smoothing``: a valid value is kept, a bad one fails in one line naming the
-    dotted key, and the default is as documented."""
+@pytest.mark.parametrize(("section", "key", "default", "value", "ok"), DROPOUT_KEYS)
+def test_config_dropout_keys_validate(section, key, default, value, ok):
+    """``model.attention_dropout``, ``model.attention_dropout_on`` and ``train.head_dropout``:
+    a valid value is kept, a bad one fails in one line naming the dotted key, and the default
+    is as documented."""
     data = {**MINIMAL, section: {key: value}}
     if ok:
         assert getattr(getattr(run_config_from_dict(data), section), key) == value
@@ -399,25 +397,3 @@ def test_train_head_dropout_reaches_both_heads_while_the_encoder_keeps_its_own(t
     ]
     train(_tiny_starter_run(tmp_path, *overrides), callbacks=[Watch()])
     assert seen and all(u == {0.3} and r == {0.3} and 0.3 not in t for u, r, t in seen)
-
-
-# -- label smoothing ------------------------------------------------------------------------------
-@pytest.mark.slow
-def test_train_label_smoothing_reaches_the_token_and_unit_losses(tmp_path, monkeypatch):
-    """``train.label_smoothing`` is the smoothing of both cross-entropies of every training
-    step: the tagger's per-token one and the unit head's."""
-    import argmine.modeling as modeling
-    from argmine.train import train
-
-    calls: list[tuple[int, float]] = []
-    real = modeling.set_cross_entropy
-
-    def spy(logits, labels, smoothing=0.0):
-        calls.append((logits.shape[-1], smoothing))
-        return real(logits, labels, smoothing)
-
-    monkeypatch.setattr(modeling, "set_cross_entropy", spy)
-    overrides = ["train.max_steps=2", "train.label_smoothing=0.2", "units.mode=segments"]
-    train(_tiny_starter_run(tmp_path, *overrides))
-    # 7 BIO tags (token loss) and none + 3 labels (unit loss), each in both steps
-    assert sorted(set(calls)) == [(4, 0.2), (7, 0.2)]

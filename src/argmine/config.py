@@ -411,9 +411,6 @@ class TrainConfig(_Strict):
     #: dropout inside the unit and relation heads' MLPs (on their input and hidden layer); 0 and
     #: 0.3 scored lower than 0.1 on the starter CV's dev folds (docs/benchmarks.md "Session 23")
     head_dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    #: label smoothing of the tagger's per-token cross-entropy (not the CRF's likelihood) and
-    #: of the unit head's: this share of each target spread evenly over the classes
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     #: the embeddings and the first N transformer layers stay as pretrained (-1: the whole
     #: encoder, so only the token classifier and the heads learn): a regulariser for small data
     freeze_layers: int = Field(0, ge=-1)

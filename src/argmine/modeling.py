@@ -92,17 +92,12 @@ def pool_spans(states: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, first], dim=-1) * valid
 
 
-def set_cross_entropy(
-    logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0
-) -> torch.Tensor:
+def set_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy where a label may stand for a set of classes: ``labels`` ``< C`` is one
     class, ``>= C`` is ``C + bitmask`` (bit ``k``: class ``k`` allowed; see
     :func:`argmine.data.label_sets`), ``-100`` is ignored. The loss of a set is
     ``-log sum_{k in set} p_k``: a label a source does not annotate is not trained as O. With
-    no set labels this is ``torch.nn.functional.cross_entropy``. ``smoothing`` (label
-    smoothing, as ``cross_entropy``'s ``label_smoothing``): ``(1 - smoothing)`` times that loss
-    plus ``smoothing`` times the cross-entropy against the uniform distribution over the
-    ``C`` classes."""
+    no set labels this is ``torch.nn.functional.cross_entropy``."""
     c = logits.shape[-1]
     logits = logits.reshape(-1, c).float()
     labels = labels.reshape(-1)
@@ -112,15 +107,11 @@ def set_cross_entropy(
     logits, labels = logits[keep], labels[keep]
     sets = labels >= c
     if not bool(sets.any()):
-        return nn.functional.cross_entropy(logits, labels, label_smoothing=smoothing)
+        return nn.functional.cross_entropy(logits, labels)
     bits = torch.where(sets, labels - c, torch.ones_like(labels) << labels.clamp(max=c - 1))
     allowed = ((bits.unsqueeze(-1) >> torch.arange(c, device=labels.device)) & 1).bool()
     good = torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), dim=-1)
-    total = torch.logsumexp(logits, dim=-1)
-    loss = total - good
-    if smoothing:
-        loss = (1.0 - smoothing) * loss + smoothing * (total - logits.mean(dim=-1))
-    return loss.mean()
+    return (torch.logsumexp(logits, dim=-1) - good).mean()
 
 
 class _MLP(nn.Sequential):
@@ -215,7 +206,6 @@ class ArgumentModel(nn.Module):
         *,
         unit_weight: float = 1.0,
         relation_weight: float = 1.0,
-        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         self.tagger = tagger
@@ -236,8 +226,6 @@ class ArgumentModel(nn.Module):
             self.crf = BIOCRF([id2label[i] for i in range(len(id2label))])
         self.unit_weight = unit_weight
         self.relation_weight = relation_weight
-        # label smoothing of the per-token and unit-head cross-entropies (training only)
-        self.label_smoothing = label_smoothing
 
     @property
     def config(self) -> Any:  # Trainer and callers read model.config
@@ -292,7 +280,7 @@ class ArgumentModel(nn.Module):
         if self.crf is not None:  # the CRF's likelihood replaces the per-token loss
             loss = self.crf.nll(logits, labels)
         else:
-            loss = set_cross_entropy(logits, labels, self.label_smoothing)
+            loss = set_cross_entropy(logits, labels)
         if (
             self.unit_head is not None
             and seg_spans is not None
@@ -301,9 +289,7 @@ class ArgumentModel(nn.Module):
         ):
             vectors = pool_spans(states, seg_spans)
             unit_logits = self.unit_logits(vectors, seg_features)
-            loss = loss + self.unit_weight * set_cross_entropy(
-                unit_logits, seg_labels, self.label_smoothing
-            )
+            loss = loss + self.unit_weight * set_cross_entropy(unit_logits, seg_labels)
         if (
             self.relation_head is not None
             and unit_spans is not None

@@ -669,7 +669,6 @@ def train(
         tagger,
         head_spec,
         unit_weight=config.units.loss_weight,
-        label_smoothing=tcfg.label_smoothing,
         relation_weight=rcfg.loss_weight if rcfg is not None else 0.0,
     )
     if tcfg.freeze_layers:
