@@ -45,20 +45,11 @@ def corpora() -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny model dir trained by ``argmine.train`` from configs/tiny.yaml on the starter
     annotations (no corpora needed; its scores mean nothing). Trained once per session."""
-    from argmine.config import load_run_config
     from argmine.train import train
+    from tiny_runs import tiny_starter_config
 
     out = tmp_path_factory.mktemp("tiny-model") / "model"
-    starter = REPO / "annotations" / "starter.json"
-    config = load_run_config(
-        REPO / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={out}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            "train.max_steps=10",
-        ],
-    )
-    train(config, force=True)
+    train(tiny_starter_config(out, "train.max_steps=10"), force=True)
     return out
 
 

@@ -243,18 +243,13 @@ def test_relations_ranker_config_is_strict(tmp_path):
 
 def _tiny_starter_config(tmp_path, *overrides: str):
     """configs/tiny.yaml on the starter pieces, 10 steps, with ``overrides``."""
-    from argmine.config import load_run_config
+    from tiny_runs import tiny_starter_config
 
-    starter = REPO / "annotations" / "starter.json"
-    return load_run_config(
-        REPO / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={tmp_path / 'model'}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            f"data.cache_dir={tmp_path / 'cache'}",
-            "train.max_steps=10",
-            *overrides,
-        ],
+    return tiny_starter_config(
+        tmp_path / "model",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "train.max_steps=10",
+        *overrides,
     )
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from argmine.boundaries import BoundaryOptions
-from argmine.config import load_run_config
 from argmine.encoding import ModelSpec
 from argmine.train import train
+from tiny_runs import tiny_starter_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,16 +23,12 @@ def test_train_paragraph_token_and_boundaries_reach_the_tagger(tmp_path):
 
     out = tmp_path / "model"
     starter = REPO / "annotations" / "starter.json"
-    config = load_run_config(
-        REPO / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={out}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            "train.max_steps=4",
-            'model.paragraph_token="[unused1]"',
-            "decode.boundaries.paragraphs=true",
-            "decode.boundaries.cover=0.5",
-        ],
+    config = tiny_starter_config(
+        out,
+        "train.max_steps=4",
+        'model.paragraph_token="[unused1]"',
+        "decode.boundaries.paragraphs=true",
+        "decode.boundaries.cover=0.5",
     )
     train(config)
     spec = ModelSpec.load(out)

@@ -17,6 +17,7 @@ from argmine.config import load_run_config, run_config_from_dict
 from argmine.ema import EMA_FILE, WeightEMA
 from argmine.errors import ConfigError
 from argmine.train import _curve_lines, dev_curve, resolve_bf16
+from tiny_runs import tiny_starter_config
 
 MINIMAL = {
     "seed": 1,
@@ -242,20 +243,8 @@ def test_config_dropout_keys_validate(section, key, default, value, ok):
 
 
 def _tiny_starter_run(tmp_path, *overrides: str):
-    """``configs/tiny.yaml`` on ``annotations/starter.json``, writing ``tmp_path/model``, with
-    ``overrides``: the tiny training runs below."""
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    starter = repo / "annotations" / "starter.json"
-    return load_run_config(
-        repo / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={tmp_path / 'model'}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            *overrides,
-        ],
-    )
+    """The tiny training runs below: tests/tiny_runs.py's config writing ``tmp_path/model``."""
+    return tiny_starter_config(tmp_path / "model", *overrides)
 
 
 @pytest.mark.slow

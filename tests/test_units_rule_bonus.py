@@ -125,24 +125,20 @@ def test_train_chooses_the_unit_rule_bonus_on_dev_and_tag_applies_it(tmp_path):
     """Real training (tiny random-init model, starter pieces): the bonus with the best dev
     overlap F1 is stored; a model dir with a huge bonus tags every rule unit with its rule
     label, the same dir without it does not."""
-    from argmine.config import load_run_config
     from argmine.prelabel import prelabel
     from argmine.relations import UNIT_RULE_BONUS_GRID
     from argmine.tag import Tagger, load_gold
     from argmine.train import train
+    from tiny_runs import tiny_starter_config
 
     starter = REPO / "annotations" / "starter.json"
-    config = load_run_config(
-        REPO / "configs" / "tiny.yaml",
-        overrides=[
-            f"output_dir={tmp_path / 'model'}",
-            f"data.sources=[{{format: labelstudio, path: {starter}}}]",
-            f"data.cache_dir={tmp_path / 'cache'}",
-            "train.max_steps=10",
-            "units.mode=segments",
-            "units.rule_bonus=auto",
-            "relations.enabled=false",
-        ],
+    config = tiny_starter_config(
+        tmp_path / "model",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "train.max_steps=10",
+        "units.mode=segments",
+        "units.rule_bonus=auto",
+        "relations.enabled=false",
     )
     result = train(config, force=True)
     metrics = json.loads((result.output_dir / "metrics.json").read_text())
